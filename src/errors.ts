@@ -30,6 +30,8 @@ export const ErrorCodes = {
   ACTOR_BAD_RETURN: 'ACTOR_BAD_RETURN',
   /** `init` threw or rejected. */
   ACTOR_INIT_FAILED: 'ACTOR_INIT_FAILED',
+  /** A server definition or runtime option is invalid (no init, negative timeout, duplicate type name...). */
+  ACTOR_BAD_SPEC: 'ACTOR_BAD_SPEC',
 
   // --- store: persistence ------------------------------------------------------------------
   /** The database is locked by another writer and stayed locked past the busy timeout. */
@@ -46,6 +48,8 @@ export const ErrorCodes = {
   STORE_INVALID_INPUT: 'STORE_INVALID_INPUT',
   /** A per-user limit (such as the number of todos) would be exceeded. */
   STORE_LIMIT_EXCEEDED: 'STORE_LIMIT_EXCEEDED',
+  /** A mutation names a todo id that is not in this user's list (deleted, or never theirs). */
+  STORE_NOT_FOUND: 'STORE_NOT_FOUND',
   /** The database file is corrupt, unreadable, or from a newer schema. */
   STORE_CORRUPT: 'STORE_CORRUPT',
   /** The store was closed; no more work is accepted. */
@@ -74,6 +78,8 @@ export const ErrorCodes = {
   LIVE_BAD_CALLBACK: 'LIVE_BAD_CALLBACK',
   /** No live route matches the requested path. */
   LIVE_NO_ROUTE: 'LIVE_NO_ROUTE',
+  /** A diff was asked of a tracker that holds no client state (never mounted, or a diff failed). */
+  LIVE_DIFF_STATE: 'LIVE_DIFF_STATE',
 
   // --- todo: the app -----------------------------------------------------------------------
   /** A todo title is empty, too long, or not text. */
@@ -82,10 +88,14 @@ export const ErrorCodes = {
   TODO_LIMIT: 'TODO_LIMIT',
   /** An event's payload is missing fields or has fields of the wrong type. */
   TODO_BAD_EVENT: 'TODO_BAD_EVENT',
+  /** The todo names an id that is not in this user's list (deleted, or never theirs). */
+  TODO_NOT_FOUND: 'TODO_NOT_FOUND',
 
   // --- web: configuration and HTTP ---------------------------------------------------------
   /** An environment variable is missing or invalid. */
   CONFIG_INVALID: 'CONFIG_INVALID',
+  /** The browser bundle's manifest is missing or does not name the expected assets. */
+  WEB_ASSETS_MISSING: 'WEB_ASSETS_MISSING',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
