@@ -1,0 +1,229 @@
+/**
+ * Store benchmarks, each next to a raw baseline measured in the same run:
+ *  1. durable toggles per second with group commit, 1,000 users each awaiting its own
+ *     toggles, synchronous=FULL; baseline: one raw INSERT per transaction, same settings;
+ *  2. loading a 100-todo list (median, p99) among 100,000 rows; baseline: the raw query;
+ *  3. the same two on PostgreSQL (when installed), against raw `pg` queries.
+ *
+ * Run: node --expose-gc --import tsx bench/store.bench.ts [sqlite] [postgres]
+ */
+import { join } from 'node:path';
+import { loadavg, cpus } from 'node:os';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { openPostgresStore, openSqliteStore, type TodoStore } from '../src/store/index.js';
+import { findPostgresBin, startPostgres } from '../test/support/postgres.js';
+import { makeTempDir } from '../test/support/temp-dir.js';
+
+const USERS = 1000;
+const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 2500);
+const REPEATS = 3;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
+};
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
+};
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+const rows: string[][] = [];
+const report = (what: string, value: string, baselineName: string, baseline: string, ratio: string) => {
+  rows.push([what, value, baselineName, baseline, ratio]);
+  console.log(`${what}: ${value} | ${baselineName}: ${baseline} | ratio ${ratio}`);
+};
+
+/** Every user toggles its one todo, awaiting each toggle before the next, for PHASE_MS. */
+async function concurrentToggles(store: TodoStore, users: number): Promise<number> {
+  const ids = new Map<string, number>();
+  await Promise.all(
+    Array.from({ length: users }, async (_, i) => {
+      const userId = `bench-${i}`;
+      const list = await store.load(userId);
+      const id = list.todos[0]?.id ?? (await store.apply({ userId, opId: 'seed', mutation: { kind: 'add', title: 'toggle me' } })).todoId!;
+      ids.set(userId, id);
+    }),
+  );
+  gc();
+  let done = 0;
+  const start = performance.now();
+  const deadline = start + PHASE_MS;
+  let op = 0;
+  await Promise.all(
+    [...ids].map(async ([userId, id]) => {
+      while (performance.now() < deadline) {
+        await store.apply({ userId, opId: `t-${++op}`, mutation: { kind: 'toggle', id } });
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - start) / 1000);
+}
+
+/** Raw better-sqlite3: one INSERT per transaction (autocommit), the given synchronous setting. */
+function rawSqliteInserts(path: string, synchronous: 'FULL' | 'NORMAL'): number {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  db.exec('CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, user_id TEXT, title TEXT, completed INT, position INT)');
+  const insert = db.prepare('INSERT INTO t (user_id, title, completed, position) VALUES (?, ?, 0, ?)');
+  gc();
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < PHASE_MS) insert.run('u', 'title', n++);
+  const rate = n / ((performance.now() - start) / 1000);
+  db.close();
+  return rate;
+}
+
+async function sqliteWrites(dir: string): Promise<void> {
+  for (const synchronous of ['FULL', 'NORMAL'] as const) {
+    const group: number[] = [];
+    const raw: number[] = [];
+    for (let r = 0; r < REPEATS; r++) {
+      const store = openSqliteStore({ path: join(dir, `w-${synchronous}-${r}.sqlite`), synchronous });
+      group.push(await concurrentToggles(store, USERS));
+      const { commits, writes } = store.stats();
+      await store.close();
+      raw.push(rawSqliteInserts(join(dir, `raw-${synchronous}-${r}.sqlite`), synchronous));
+      console.log(`  run ${r}: group ${group.at(-1)!.toFixed(0)}/s (${(writes / commits).toFixed(0)} writes per commit), raw ${raw.at(-1)!.toFixed(0)}/s`);
+    }
+    report(
+      `SQLite durable toggles/s, group commit, ${USERS} users, synchronous=${synchronous}`,
+      median(group).toFixed(0),
+      'raw INSERT, 1 per transaction',
+      median(raw).toFixed(0),
+      `${(median(group) / median(raw)).toFixed(1)}×`,
+    );
+  }
+}
+
+async function seedHundred(store: TodoStore, users: number): Promise<void> {
+  for (let i = 0; i < users; i++) {
+    const userId = `load-${i}`;
+    await Promise.all(Array.from({ length: 100 }, (_, k) => store.apply({ userId, opId: `s${k}`, mutation: { kind: 'add', title: `todo number ${k} of ${userId}` } })));
+  }
+}
+
+async function timeLoads(label: string, load: (userId: string) => Promise<unknown> | unknown, users: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < 200; i++) await load(`load-${i % users}`); // warm-up
+  gc();
+  const start = performance.now();
+  let i = 0;
+  while (performance.now() - start < PHASE_MS) {
+    const t = performance.now();
+    await load(`load-${(i++ * 7919) % users}`);
+    samples.push(performance.now() - t);
+  }
+  console.log(`  ${label}: ${samples.length} loads`);
+  return samples;
+}
+
+async function sqliteLoads(dir: string): Promise<void> {
+  const path = join(dir, 'loads.sqlite');
+  const users = 1000;
+  let store = openSqliteStore({ path, synchronous: 'NORMAL' });
+  await seedHundred(store, users);
+  await store.close();
+  store = openSqliteStore({ path });
+  const viaStore = await timeLoads('store.load', (u) => store.load(u), users);
+  await store.close();
+  const db = new Database(path, { readonly: true });
+  const raw = db.prepare(
+    'SELECT id, title, completed, position, created_at, updated_at FROM todos WHERE user_id = ? ORDER BY position, id',
+  );
+  const rawVersion = db.prepare('SELECT version FROM users WHERE id = ?');
+  const viaRaw = await timeLoads('raw query', (u) => {
+    rawVersion.get(u);
+    return raw.all(u);
+  }, users);
+  db.close();
+  reportLatency('SQLite load of 100 todos (100,000 rows)', viaStore, viaRaw);
+}
+
+function reportLatency(what: string, store: number[], raw: number[]): void {
+  const f = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
+  report(`${what}, p50`, f(median(store)), 'raw prepared query', f(median(raw)), `${(median(store) / median(raw)).toFixed(2)}×`);
+  report(`${what}, p99`, f(percentile(store, 0.99)), 'raw prepared query', f(percentile(raw, 0.99)), `${(percentile(store, 0.99) / percentile(raw, 0.99)).toFixed(2)}×`);
+}
+
+async function postgres(): Promise<void> {
+  if (findPostgresBin() === undefined) {
+    console.log('PostgreSQL not installed (scripts/setup.sh installs it): skipping the PostgreSQL rows');
+    return;
+  }
+  const server = await startPostgres({ durable: true });
+  try {
+    const url = await server.createDatabase();
+    const store = await openPostgresStore({ url, poolSize: 10, listen: false, connectTimeoutMs: 60_000 });
+    const group: number[] = [];
+    const raw: number[] = [];
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('CREATE TABLE t (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id TEXT, title TEXT, completed BOOLEAN, position INT)');
+    for (let r = 0; r < REPEATS; r++) {
+      group.push(await concurrentToggles(store, USERS));
+      gc();
+      let n = 0;
+      const start = performance.now();
+      while (performance.now() - start < PHASE_MS) {
+        await client.query({ name: 'raw_insert', text: 'INSERT INTO t (user_id, title, completed, position) VALUES ($1, $2, false, $3)', values: ['u', 'title', n++] });
+      }
+      raw.push(n / ((performance.now() - start) / 1000));
+      console.log(`  run ${r}: store ${group.at(-1)!.toFixed(0)}/s, raw ${raw.at(-1)!.toFixed(0)}/s`);
+    }
+    report(
+      `PostgreSQL durable toggles/s, pool of 10, ${USERS} users, synchronous_commit=on`,
+      median(group).toFixed(0),
+      'raw INSERT, 1 per transaction, 1 connection',
+      median(raw).toFixed(0),
+      `${(median(group) / median(raw)).toFixed(1)}×`,
+    );
+    const users = 200;
+    // Seeded in bulk: the write path was measured above, and 20,000 single writes would take a minute here.
+    await client.query(
+      `INSERT INTO users (id, version, created_at, last_seen_at) SELECT 'load-' || u, 100, 0, 0 FROM generate_series(0, $1 - 1) u`,
+      [users],
+    );
+    await client.query(
+      `INSERT INTO todos (user_id, title, completed, position, created_at, updated_at)
+       SELECT 'load-' || u, 'todo number ' || k || ' of load-' || u, k % 3 = 0, k, 0, 0
+       FROM generate_series(0, 99) k, generate_series(0, $1 - 1) u ORDER BY random()`,
+      [users],
+    );
+    await client.query('ANALYZE');
+    const viaStore = await timeLoads('store.load', (u) => store.load(u), users);
+    const viaRaw = await timeLoads('raw query', (u) =>
+      client.query({
+        name: 'raw_load',
+        text: `SELECT u.version, t.id, t.title, t.completed, t.position, t.created_at, t.updated_at
+               FROM users u LEFT JOIN todos t ON t.user_id = u.id WHERE u.id = $1 ORDER BY t.position, t.id`,
+        values: [u],
+      }), users);
+    reportLatency(`PostgreSQL load of 100 todos (${users * 100} rows)`, viaStore, viaRaw);
+    await client.end();
+    await store.close();
+  } finally {
+    await server.stop();
+  }
+}
+
+const dir = makeTempDir('bench-store');
+try {
+  console.log(`date ${new Date().toISOString()}, nproc ${cpus().length}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
+  // Arguments pick parts: `sqlite`, `postgres` (default both).
+  const parts = process.argv.slice(2);
+  const want = (part: string) => parts.length === 0 || parts.includes(part);
+  if (want('sqlite')) {
+    await sqliteWrites(dir.path);
+    await sqliteLoads(dir.path);
+  }
+  if (want('postgres')) await postgres();
+  console.log('\n| measurement | value | baseline | baseline value | ratio |\n| --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+} finally {
+  dir.remove();
+}

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { isTodoLiveError } from '../../src/errors.js';
+import { LATEST_SCHEMA_VERSION, openSqliteStore, type SqliteStoreOptions, type SqliteTodoStore } from '../../src/store/index.js';
+import { makeTempDir } from '../support/temp-dir.js';
+import { describeStoreContract } from './store-contract.js';
+
+const dir = makeTempDir('sqlite-store');
+after(() => dir.remove());
+let files = 0;
+const freshPath = () => join(dir.path, `db-${++files}.sqlite`);
+
+describeStoreContract('SQLite', {
+  async fresh(options) {
+    const path = freshPath();
+    return {
+      store: openSqliteStore({ path, ...options }),
+      reopen: async (again) => openSqliteStore({ path, ...again }),
+    };
+  },
+});
+
+describe('SQLite store', () => {
+  const opened: SqliteTodoStore[] = [];
+  const open = (options: SqliteStoreOptions) => {
+    const s = openSqliteStore(options);
+    opened.push(s);
+    return s;
+  };
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+  });
+
+  it('runs in WAL mode with synchronous=FULL unless NORMAL is asked for', () => {
+    const full = open({ path: freshPath() });
+    assert.deepEqual(full.settings(), { journalMode: 'wal', synchronous: 'FULL', schemaVersion: LATEST_SCHEMA_VERSION });
+    const normal = open({ path: freshPath(), synchronous: 'NORMAL' });
+    assert.equal(normal.settings().synchronous, 'NORMAL');
+    assert.throws(() => open({ path: freshPath(), synchronous: 'OFF' as never }), (err: unknown) => isTodoLiveError(err, 'STORE_INVALID_INPUT'));
+  });
+
+  it('shares one commit between the writes of many users made in the same turn', async () => {
+    const store = open({ path: freshPath() });
+    const before = store.stats();
+    await Promise.all(Array.from({ length: 100 }, (_, i) => store.apply({ userId: `u${i}`, opId: 'a', mutation: { kind: 'add', title: 'x' } })));
+    const afterBatch = store.stats();
+    assert.equal(afterBatch.commits - before.commits, 1);
+    assert.equal(afterBatch.writes - before.writes, 100);
+  });
+
+  it('waits up to the configured window to group writes from different turns', async () => {
+    // A slow turn on a loaded machine may outlast 2 ms, so a few attempts are allowed; with
+    // no window, writes from different turns never share a commit.
+    const grouped = async (windowMs: number) => {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const store = open({ path: freshPath(), groupCommitWindowMs: windowMs });
+        const first = store.apply({ userId: 'a', opId: '1', mutation: { kind: 'add', title: 'x' } });
+        await new Promise((r) => setImmediate(r));
+        const second = store.apply({ userId: 'b', opId: '1', mutation: { kind: 'add', title: 'y' } });
+        await Promise.all([first, second]);
+        if (store.stats().commits === 1) return true;
+      }
+      return false;
+    };
+    assert.equal(await grouped(2), true);
+    assert.equal(await grouped(0), false);
+    assert.throws(() => open({ path: freshPath(), groupCommitWindowMs: 50 }), /groupCommitWindowMs: expected 0 to 2, got 50/);
+  });
+
+  it('resolves a write only once it is committed to the file', async () => {
+    const path = freshPath();
+    const store = open({ path });
+    const write = store.apply({ userId: 'u', opId: '1', mutation: { kind: 'add', title: 'durable' } });
+    let settled = false;
+    void write.then(() => {
+      settled = true;
+    });
+    await Promise.resolve();
+    assert.equal(settled, false, 'nothing is acknowledged before the group commit');
+    await write;
+    await store.close();
+    const raw = new Database(path, { readonly: true });
+    try {
+      assert.deepEqual(raw.prepare('SELECT title FROM todos').all(), [{ title: 'durable' }]);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('refuses a second opener of the same file while the first has it, and allows it after close', async () => {
+    const path = freshPath();
+    const first = open({ path });
+    await first.apply({ userId: 'u', opId: '1', mutation: { kind: 'add', title: 'kept' } });
+    assert.throws(
+      () => openSqliteStore({ path, busyTimeoutMs: 50 }),
+      (err: unknown) => isTodoLiveError(err, 'STORE_LOCKED') && /only process using this database/.test(err.message),
+    );
+    await first.close();
+    const second = open({ path });
+    assert.equal((await second.load('u')).todos[0]?.title, 'kept');
+  });
+
+  it('refuses a second process on the same file, and lets it in once the first is gone', async () => {
+    const path = freshPath();
+    const storeUrl = new URL('../../src/store/index.ts', import.meta.url).href;
+    const tryOpen = () =>
+      spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          `import { openSqliteStore } from ${JSON.stringify(storeUrl)};
+           try { const s = openSqliteStore({ path: ${JSON.stringify(path)}, busyTimeoutMs: 50 }); await s.close(); console.log('OPENED'); }
+           catch (e) { console.log(e.code ?? e.message); }`,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      ).stdout.trim();
+    const first = open({ path });
+    await first.touch('u');
+    assert.equal(tryOpen(), 'STORE_LOCKED');
+    await first.close();
+    assert.equal(tryOpen(), 'OPENED');
+  });
+
+  it('migrates once and keeps data across reopenings', async () => {
+    const path = freshPath();
+    const a = openSqliteStore({ path });
+    await a.apply({ userId: 'u', opId: '1', mutation: { kind: 'add', title: 'x' } });
+    await a.close();
+    const b = open({ path });
+    assert.equal(b.settings().schemaVersion, LATEST_SCHEMA_VERSION);
+    assert.equal(await b.version('u'), 1);
+  });
+
+  it('refuses a database written by a newer release', async () => {
+    const path = freshPath();
+    await openSqliteStore({ path }).close();
+    const raw = new Database(path);
+    raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(LATEST_SCHEMA_VERSION + 1, 'future', 0);
+    raw.close();
+    assert.throws(
+      () => openSqliteStore({ path }),
+      (err: unknown) => isTodoLiveError(err, 'STORE_CORRUPT') && /newer release/.test(err.message),
+    );
+  });
+
+  it('refuses a file that is not a SQLite database', () => {
+    const path = freshPath();
+    writeFileSync(path, 'this is not a database, just some text that is long enough to hold a header'.repeat(100));
+    assert.throws(
+      () => openSqliteStore({ path }),
+      (err: unknown) => isTodoLiveError(err, 'STORE_CORRUPT') && /not a database/.test(err.message),
+    );
+  });
+
+  it('creates the folder of a new database file', async () => {
+    const path = join(dir.path, 'missing', 'folder', 'db.sqlite');
+    const store = open({ path });
+    await store.touch('u');
+    assert.equal(existsSync(path), true);
+  });
+
+  it('reports a path it cannot create as a database it cannot open', () => {
+    const blocker = freshPath();
+    writeFileSync(blocker, '');
+    assert.throws(
+      () => openSqliteStore({ path: join(blocker, 'db.sqlite') }),
+      (err: unknown) => isTodoLiveError(err, 'STORE_CONNECTION_LOST') && err.message.includes(blocker),
+    );
+  });
+});
+
+describe('SQLite store when the disk is full', () => {
+  it('fails the writes that do not fit with STORE_DISK_FULL and keeps everything acknowledged', async () => {
+    const store = openSqliteStore({ path: freshPath(), maxSizeBytes: 96 * 1024 });
+    try {
+      const acked: string[] = [];
+      let full: unknown;
+      for (let i = 0; i < 400 && full === undefined; i++) {
+        // Several users per turn, so that a full disk hits a shared commit.
+        const batch = await Promise.allSettled(
+          [0, 1, 2].map((u) => store.apply({ userId: `u${u}`, opId: `${i}`, mutation: { kind: 'add', title: `${i} ${'x'.repeat(400)}` } })),
+        );
+        batch.forEach((r, u) => {
+          if (r.status === 'fulfilled') acked.push(`u${u}:${i}`);
+          else full = r.reason;
+        });
+      }
+      assert.ok(isTodoLiveError(full, 'STORE_DISK_FULL'), String(full));
+      assert.match((full as Error).message, /disk or database is full/);
+      const stored: string[] = [];
+      for (const u of [0, 1, 2]) {
+        for (const t of (await store.load(`u${u}`)).todos) stored.push(`u${u}:${t.title.split(' ')[0]}`);
+      }
+      assert.deepEqual(stored.sort(), [...acked].sort());
+      // Deleting makes room again: the store is still usable.
+      const first = (await store.load('u0')).todos[0]!;
+      await store.apply({ userId: 'u0', opId: 'free', mutation: { kind: 'delete', id: first.id } });
+      await store.apply({ userId: 'u0', opId: 'fits', mutation: { kind: 'add', title: 'small' } });
+    } finally {
+      await store.close();
+    }
+  });
+});
