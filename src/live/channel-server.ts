@@ -1,0 +1,179 @@
+/**
+ * Every joined view runs as a server of the actor runtime: its mailbox serialises the
+ * client's pushes and the server-side messages (pub/sub), so one view handles one message
+ * at a time, and a view that crashes takes down only itself. The restart type is
+ * `temporary`: after a crash the runtime does not restart the view; the socket tells the
+ * client (`phx_error`) and the client rejoins, which mounts a fresh one.
+ */
+import type { ActorSystem } from '../actors/index.js';
+import { defineServer, noreply, stop } from '../actors/index.js';
+import { type ChannelLogger, ViewChannel, type ViewChannelOptions } from './channel.js';
+import { encodeFrame } from './frames.js';
+import { ChannelEvents, ReplyStatus } from './protocol.js';
+
+function errorReply(reason: string): { status: string; response: { reason: string } } {
+  return { status: ReplyStatus.ERROR, response: { reason } };
+}
+
+/** Messages the socket pushes to a view, in the order they arrived. */
+export type ViewCast =
+  | { kind: 'join'; ref: string }
+  | { kind: 'event'; ref: string | null; payload: Record<string, unknown> }
+  | { kind: 'live_patch'; ref: string | null; payload: Record<string, unknown> }
+  | { kind: 'leave'; ref: string | null }
+  | { kind: 'ack'; ref: string | null; response: Record<string, unknown> };
+
+type ViewInfo = { kind: 'info'; message: unknown };
+type ViewCall = { kind: 'sync' };
+
+/** What the socket passes to start a view server. */
+export interface ViewStartArg extends Omit<ViewChannelOptions, 'deliver' | 'pubsub' | 'logger'> {
+  /** The ref of the `phx_join` push, answered by the join reply. */
+  joinPushRef: string;
+}
+
+interface InternalArg extends ViewStartArg {
+  pubsub: ViewChannelOptions['pubsub'];
+  logger: ChannelLogger | undefined;
+}
+
+/** The actor server type of a joined view. */
+export const liveViewServer = defineServer<ViewChannel, ViewCall, true, ViewCast, ViewInfo, InternalArg>({
+  name: 'live-view',
+  restart: 'temporary',
+  // A burst of events queues here; beyond the bound the socket answers for the view.
+  mailboxLimit: 256,
+  init(_key, ctx, arg) {
+    const self = ctx.self;
+    return new ViewChannel({
+      ...arg,
+      ...(arg.pubsub === undefined ? {} : { pubsub: arg.pubsub }),
+      ...(arg.logger === undefined ? {} : { logger: arg.logger }),
+      deliver: (message) => {
+        self.send({ kind: 'info', message });
+      },
+    });
+  },
+  async handleCast(msg, channel) {
+    let status: 'continue' | 'stop' = 'continue';
+    switch (msg.kind) {
+      case 'join':
+        status = await channel.join(msg.ref);
+        break;
+      case 'event':
+        status = await channel.event(msg.ref, msg.payload);
+        break;
+      case 'live_patch':
+        status = await channel.livePatch(msg.ref, msg.payload);
+        break;
+      case 'leave':
+        status = await channel.leave(msg.ref);
+        break;
+      case 'ack':
+        channel.ack(msg.ref, msg.response);
+        break;
+    }
+    return status === 'stop' ? stop('normal', channel) : noreply(channel);
+  },
+  async handleInfo(msg, channel) {
+    const status = await channel.info(msg.message);
+    return status === 'stop' ? stop('normal', channel) : noreply(channel);
+  },
+  handleCall(_msg, channel) {
+    return { kind: 'reply', reply: true, state: channel };
+  },
+  async terminate(reason, channel) {
+    await channel.terminate(reason.kind === 'normal' && reason.detail !== undefined ? reason.detail : reason.kind);
+  },
+});
+
+/** The socket's handle on one view server; usable before the server finished starting. */
+export interface ViewHandle {
+  /** Queues a message for the view, in order. Client pushes are answered even if refused. */
+  push(msg: ViewCast): void;
+  /** Asks the view to stop after what is queued (socket closed, topic rejoined). */
+  stop(reason: string): void;
+  /** Resolves once everything pushed so far was handled, or the view is gone. */
+  settled(): Promise<void>;
+}
+
+/** Called once when the view server is gone; `crashed` when it did not stop cleanly. */
+export type ViewDownListener = (crashed: boolean) => void;
+
+export interface ViewServersOptions {
+  pubsub?: ViewChannelOptions['pubsub'];
+  logger?: ChannelLogger;
+  /** How long {@link ViewHandle.settled} waits for a busy view. */
+  settleTimeoutMs?: number;
+}
+
+/** Starts view servers in an actor system and hands the socket a {@link ViewHandle} for each. */
+export class ViewServers {
+  readonly #system: ActorSystem;
+  readonly #o: ViewServersOptions;
+  #seq = 0;
+
+  constructor(system: ActorSystem, options: ViewServersOptions = {}) {
+    this.#system = system;
+    this.#o = options;
+  }
+
+  /**
+   * Starts the server of one join, casts the join into it, and watches it. Messages pushed
+   * while it starts wait in a promise chain, which keeps them in arrival order.
+   */
+  start(arg: ViewStartArg, onDown: ViewDownListener): ViewHandle {
+    const key = `${arg.topic}#${++this.#seq}`;
+    const internal: InternalArg = { ...arg, pubsub: this.#o.pubsub, logger: this.#o.logger };
+    const settleTimeoutMs = this.#o.settleTimeoutMs ?? 5_000;
+    let down = false;
+    const notify = (crashed: boolean) => {
+      if (down) return;
+      down = true;
+      onDown(crashed);
+    };
+    const ready = this.#system.startOrGet(liveViewServer, key, { arg: internal }).then(
+      (ref) => {
+        // Only a stop the view or the socket asked for is clean; a crash, a shutdown of the
+        // runtime or a server already gone must make the client rejoin.
+        this.#system.monitor(ref, (reason) => notify(reason.kind !== 'normal'));
+        ref.cast({ kind: 'join', ref: arg.joinPushRef });
+        return ref;
+      },
+      (err: unknown) => {
+        this.#o.logger?.error({ err, topic: arg.topic }, 'view server failed to start');
+        arg.send(encodeFrame(arg.joinRef, arg.joinPushRef, arg.topic, ChannelEvents.REPLY, errorReply('join crashed')));
+        notify(false);
+        return null;
+      },
+    );
+    const answerRefused = (msg: ViewCast) => {
+      // A client push the view cannot take still gets its reply, so the client's loading
+      // state clears; `rate limited` tells a debugging human what happened.
+      if (msg.kind === 'event' || msg.kind === 'live_patch' || msg.kind === 'leave' || msg.kind === 'ack') {
+        arg.send(encodeFrame(arg.joinRef, msg.ref, arg.topic, ChannelEvents.REPLY, errorReply('view busy')));
+      }
+    };
+    return {
+      push: (msg) => {
+        void ready.then((ref) => {
+          if (ref === null || !ref.cast(msg)) answerRefused(msg);
+        });
+      },
+      stop: (reason) => {
+        void ready.then((ref) => {
+          if (ref !== null) void this.#system.stop(ref, { kind: 'normal', detail: reason });
+        });
+      },
+      settled: async () => {
+        const ref = await ready;
+        if (ref === null) return;
+        try {
+          await ref.call({ kind: 'sync' }, { timeoutMs: settleTimeoutMs });
+        } catch {
+          // Gone or stuck: either way there is nothing more to wait for.
+        }
+      },
+    };
+  }
+}

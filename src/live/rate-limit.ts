@@ -1,0 +1,49 @@
+/**
+ * A token bucket: `burst` events at once, refilled at `perSecond`. One per socket, so a
+ * flooding client slows only itself. Time comes from an injected clock so tests are exact.
+ */
+export interface RateLimitOptions {
+  /** Events allowed at once (bucket size). */
+  burst: number;
+  /** Sustained events per second (refill rate). */
+  perSecond: number;
+  /** Milliseconds since any fixed origin; `performance.now` by default. */
+  now?: () => number;
+}
+
+export class TokenBucket {
+  readonly #burst: number;
+  readonly #perMs: number;
+  readonly #now: () => number;
+  #tokens: number;
+  #last: number;
+
+  constructor(options: RateLimitOptions) {
+    if (!(options.burst >= 1) || !(options.perSecond > 0)) {
+      throw new RangeError(
+        `expected burst >= 1 and perSecond > 0, got burst ${options.burst} and perSecond ${options.perSecond}`,
+      );
+    }
+    this.#burst = options.burst;
+    this.#perMs = options.perSecond / 1000;
+    this.#now = options.now ?? (() => performance.now());
+    this.#tokens = options.burst;
+    this.#last = this.#now();
+  }
+
+  /** Takes one token; `false` when the bucket is empty (the event must be refused). */
+  take(): boolean {
+    const now = this.#now();
+    const elapsed = Math.max(0, now - this.#last);
+    this.#last = now;
+    this.#tokens = Math.min(this.#burst, this.#tokens + elapsed * this.#perMs);
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Tokens currently available (fractional). */
+  get available(): number {
+    return this.#tokens;
+  }
+}

@@ -1,0 +1,441 @@
+/**
+ * The live socket: one object per WebSocket connection, speaking Phoenix channel framing.
+ *
+ * A connection routes frames by topic: heartbeats on `phoenix`, joins and everything else on
+ * `lv:<id>` to the view server of that join. It never trusts a frame: bad frames get an error
+ * reply or a close code, never an exception out of a `message` handler (which `ws` would not
+ * catch for us). Outgoing frames go through one guarded `send` that is a no-op on a closing
+ * socket and closes sockets whose readers fall behind.
+ */
+import type { WebSocket } from 'ws';
+import { isTodoLiveError } from '../errors.js';
+import { joinUrl } from './channel.js';
+import type { ViewHandle, ViewServers } from './channel-server.js';
+import { type DecodedFrame, decodeFrame, encodeFrame, salvageRefs } from './frames.js';
+import {
+  CHANNEL_CRASH_REASON,
+  ChannelEvents,
+  JoinErrorReasons,
+  ReplyStatus,
+  Topics,
+  UNMATCHED_TOPIC_REASON,
+} from './protocol.js';
+import { TokenBucket } from './rate-limit.js';
+import type { LiveRouter } from './router.js';
+import type { ViewSessionClaims, ViewTokens } from './tokens.js';
+
+/** WebSocket close codes we use, and what the client does with each. */
+export const CloseCodes = {
+  /** Going away (drain, restart): the client reconnects with backoff and rejoins. */
+  GOING_AWAY: 1001,
+  /** A binary frame: we speak text only. */
+  UNSUPPORTED_DATA: 1003,
+  /** A frame that is not a decodable Phoenix frame. */
+  INVALID_DATA: 1007,
+  /** Policy: rate limit exceeded, too slow a reader, too many bad frames, idle. */
+  POLICY: 1008,
+  /** Frame larger than the maximum payload (`ws` sends this itself). */
+  TOO_BIG: 1009,
+} as const;
+
+export interface SocketLimits {
+  /** Events (and patches) a socket may send at once. */
+  eventBurst: number;
+  /** Sustained events per second per socket. */
+  eventsPerSecond: number;
+  /** Refused events tolerated before the socket is closed with 1008. */
+  maxRefusedEvents: number;
+  /** Frames that fail to decode tolerated before the socket is closed with 1007. */
+  maxBadFrames: number;
+  /** Views joined at once on one socket. */
+  maxChannels: number;
+  /** Bytes queued for a reader before it is considered too slow and closed. */
+  maxBufferedBytes: number;
+  /** Close a socket that sent nothing (not even a heartbeat) for this long. */
+  idleTimeoutMs: number;
+}
+
+export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
+  eventBurst: 40,
+  eventsPerSecond: 20,
+  maxRefusedEvents: 40,
+  maxBadFrames: 10,
+  maxChannels: 32,
+  maxBufferedBytes: 1024 * 1024,
+  idleTimeoutMs: 60_000,
+};
+
+export interface SocketLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** What the HTTP upgrade established about the connecting client. */
+export interface ConnectionIdentity {
+  /** The signed session cookie's id, or null when the upgrade carried none. */
+  sessionId: string | null;
+  /** Whether `_csrf_token` matched the session; without it every join answers `stale`. */
+  csrfValid: boolean;
+  /** For logs only. */
+  remoteAddress?: string | undefined;
+}
+
+export interface LiveSocketServerOptions {
+  router: LiveRouter;
+  tokens: ViewTokens;
+  views: ViewServers;
+  limits?: Partial<SocketLimits>;
+  logger?: SocketLogger;
+  /** Milliseconds clock for rate limits; `performance.now` by default. */
+  now?: () => number;
+}
+
+interface ChannelEntry {
+  joinRef: string;
+  handle: ViewHandle;
+}
+
+const OPEN = 1;
+
+/** Accepts connections, routes their frames, and drains them on shutdown. */
+export class LiveSocketServer {
+  readonly #o: LiveSocketServerOptions;
+  readonly limits: SocketLimits;
+  readonly #connections = new Set<Connection>();
+  readonly #perSession = new Map<string, number>();
+  #draining = false;
+  #nextId = 1;
+
+  constructor(options: LiveSocketServerOptions) {
+    this.#o = options;
+    this.limits = { ...DEFAULT_SOCKET_LIMITS, ...options.limits };
+  }
+
+  /** True once {@link drain} started: new upgrades must be refused (503). */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Open connections. */
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** Open connections of one session (to cap sockets per session at upgrade). */
+  connectionsOf(sessionId: string): number {
+    return this.#perSession.get(sessionId) ?? 0;
+  }
+
+  /** Takes over an upgraded WebSocket. */
+  accept(ws: WebSocket, identity: ConnectionIdentity): void {
+    if (this.#draining) {
+      ws.close(CloseCodes.GOING_AWAY, 'draining');
+      return;
+    }
+    const conn = new Connection(this.#nextId++, ws, identity, this.#o, this.limits, () => {
+      this.#connections.delete(conn);
+      if (identity.sessionId !== null) {
+        const n = (this.#perSession.get(identity.sessionId) ?? 1) - 1;
+        if (n <= 0) this.#perSession.delete(identity.sessionId);
+        else this.#perSession.set(identity.sessionId, n);
+      }
+    });
+    this.#connections.add(conn);
+    if (identity.sessionId !== null) {
+      this.#perSession.set(identity.sessionId, (this.#perSession.get(identity.sessionId) ?? 0) + 1);
+    }
+  }
+
+  /**
+   * Graceful shutdown of the sockets: refuse new ones, then, batch by batch, stop taking
+   * messages, let each socket's in-flight events finish (their replies are sent), and close
+   * it with 1001 so the client reconnects (to this server after a restart, or another node).
+   */
+  async drain(options: { batchSize?: number; intervalMs?: number } = {}): Promise<void> {
+    this.#draining = true;
+    const batchSize = Math.max(1, options.batchSize ?? 10_000);
+    const intervalMs = Math.max(0, options.intervalMs ?? 2_000);
+    const all = [...this.#connections];
+    for (let i = 0; i < all.length; i += batchSize) {
+      if (i > 0 && intervalMs > 0) await new Promise((r) => setTimeout(r, intervalMs));
+      await Promise.all(all.slice(i, i + batchSize).map((c) => c.drain()));
+    }
+  }
+
+  /** Drains every socket at once. */
+  async close(): Promise<void> {
+    await this.drain({ batchSize: Number.MAX_SAFE_INTEGER, intervalMs: 0 });
+  }
+}
+
+/** One WebSocket connection and the views joined over it. */
+class Connection {
+  readonly #id: number;
+  readonly #ws: WebSocket;
+  readonly #identity: ConnectionIdentity;
+  readonly #o: LiveSocketServerOptions;
+  readonly #limits: SocketLimits;
+  readonly #onClosed: () => void;
+  readonly #channels = new Map<string, ChannelEntry>();
+  readonly #bucket: TokenBucket;
+  readonly #idle: NodeJS.Timeout;
+  #refused = 0;
+  #badFrames = 0;
+  #closing = false;
+
+  constructor(
+    id: number,
+    ws: WebSocket,
+    identity: ConnectionIdentity,
+    options: LiveSocketServerOptions,
+    limits: SocketLimits,
+    onClosed: () => void,
+  ) {
+    this.#id = id;
+    this.#ws = ws;
+    this.#identity = identity;
+    this.#o = options;
+    this.#limits = limits;
+    this.#onClosed = onClosed;
+    this.#bucket = new TokenBucket({
+      burst: limits.eventBurst,
+      perSecond: limits.eventsPerSecond,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    this.#idle = setTimeout(() => this.#close(CloseCodes.POLICY, 'idle'), limits.idleTimeoutMs);
+    this.#idle.unref();
+    options.logger?.info({ conn: id, ip: identity.remoteAddress, session: identity.sessionId !== null }, 'live socket opened');
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.#onMessage(data, isBinary);
+      } catch (err) {
+        // Nothing above should throw; if it does, only this socket pays for it.
+        this.#o.logger?.error({ err, conn: this.#id }, 'live socket message handler failed');
+        this.#close(CloseCodes.INVALID_DATA, 'internal error');
+      }
+    });
+    ws.on('close', (code) => {
+      this.#o.logger?.info({ conn: this.#id, code, views: this.#channels.size }, 'live socket closed');
+      this.#onClose();
+    });
+    ws.on('error', (err) => {
+      this.#o.logger?.warn({ err: err.message, conn: this.#id }, 'live socket error');
+    });
+  }
+
+  /** Stops intake, waits for in-flight work of every view, then closes with 1001. */
+  drain(): Promise<void> {
+    return this.#closeAfterInFlight(CloseCodes.GOING_AWAY, 'server shutting down');
+  }
+
+  /** Takes no more messages, lets the views answer what they already took, then closes. */
+  async #closeAfterInFlight(code: number, reason: string): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    await Promise.all([...this.#channels.values()].map((c) => c.handle.settled()));
+    this.#close(code, reason);
+  }
+
+  #onMessage(data: unknown, isBinary: boolean): void {
+    if (this.#closing) return;
+    this.#idle.refresh();
+    if (isBinary) {
+      this.#close(CloseCodes.UNSUPPORTED_DATA, 'binary frames are not supported');
+      return;
+    }
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : String(data);
+    let frame: DecodedFrame;
+    try {
+      frame = decodeFrame(text);
+    } catch (err) {
+      if (!isTodoLiveError(err)) throw err;
+      this.#onBadFrame(text, err.message);
+      return;
+    }
+    this.#route(frame);
+  }
+
+  #onBadFrame(text: string, reason: string): void {
+    this.#o.logger?.warn({ conn: this.#id, reason }, 'live socket got a bad frame');
+    if (++this.#badFrames > this.#limits.maxBadFrames) {
+      this.#close(CloseCodes.INVALID_DATA, 'too many bad frames');
+      return;
+    }
+    const refs = salvageRefs(text);
+    if (refs === null) {
+      this.#close(CloseCodes.INVALID_DATA, 'undecodable frame');
+      return;
+    }
+    this.#reply(refs.joinRef, refs.ref, refs.topic, ReplyStatus.ERROR, { reason: 'bad frame' });
+  }
+
+  #route(frame: DecodedFrame): void {
+    const { topic, event } = frame;
+    if (topic === Topics.PHOENIX) {
+      if (event === ChannelEvents.HEARTBEAT) this.#reply(null, frame.ref, topic, ReplyStatus.OK, {});
+      else this.#reply(frame.joinRef, frame.ref, topic, ReplyStatus.ERROR, { reason: 'unknown event' });
+      return;
+    }
+    if (event === ChannelEvents.JOIN) {
+      this.#join(frame);
+      return;
+    }
+    const entry = this.#channels.get(topic);
+    if (entry === undefined || entry.joinRef !== frame.joinRef) {
+      this.#reply(frame.joinRef, frame.ref, topic, ReplyStatus.ERROR, { reason: UNMATCHED_TOPIC_REASON });
+      return;
+    }
+    switch (event) {
+      case ChannelEvents.EVENT:
+      case ChannelEvents.LIVE_PATCH:
+        if (!this.#admit(frame)) return;
+        entry.handle.push(
+          event === ChannelEvents.EVENT
+            ? { kind: 'event', ref: frame.ref, payload: frame.payload }
+            : { kind: 'live_patch', ref: frame.ref, payload: frame.payload },
+        );
+        return;
+      case ChannelEvents.LEAVE:
+        // The topic is free at once: a message after the leave is for an unjoined topic.
+        this.#channels.delete(topic);
+        entry.handle.push({ kind: 'leave', ref: frame.ref });
+        return;
+      case ChannelEvents.CIDS_WILL_DESTROY:
+        entry.handle.push({ kind: 'ack', ref: frame.ref, response: {} });
+        return;
+      case ChannelEvents.CIDS_DESTROYED: {
+        // We render no components, so none are deleted; echo what the client asked about.
+        const cids = Array.isArray(frame.payload.cids) ? frame.payload.cids.filter((c) => typeof c === 'number') : [];
+        entry.handle.push({ kind: 'ack', ref: frame.ref, response: { cids } });
+        return;
+      }
+      default:
+        this.#reply(frame.joinRef, frame.ref, topic, ReplyStatus.ERROR, { reason: 'unknown event' });
+    }
+  }
+
+  /** Rate limit for client events; refusals are answered, and too many close the socket. */
+  #admit(frame: DecodedFrame): boolean {
+    if (this.#bucket.take()) return true;
+    this.#reply(frame.joinRef, frame.ref, frame.topic, ReplyStatus.ERROR, { reason: 'rate limited' });
+    if (++this.#refused > this.#limits.maxRefusedEvents) {
+      this.#o.logger?.warn({ conn: this.#id }, 'live socket closed for exceeding its event rate');
+      void this.#closeAfterInFlight(CloseCodes.POLICY, 'rate limit exceeded');
+    }
+    return false;
+  }
+
+  #join(frame: DecodedFrame): void {
+    const { topic, ref, payload } = frame;
+    const joinRef = frame.joinRef ?? ref;
+    const fail = (response: Record<string, unknown>) => this.#reply(joinRef, ref, topic, ReplyStatus.ERROR, response);
+    if (ref === null || joinRef === null) {
+      fail({ reason: 'join without a ref' });
+      return;
+    }
+    if (!topic.startsWith(Topics.LIVEVIEW_PREFIX)) {
+      fail({ reason: UNMATCHED_TOPIC_REASON });
+      return;
+    }
+    const old = this.#channels.get(topic);
+    if (old !== undefined) {
+      // A second join of a topic replaces the first (live redirect, client rejoin).
+      this.#channels.delete(topic);
+      old.handle.stop('replaced');
+      this.#send(encodeFrame(old.joinRef, old.joinRef, topic, ChannelEvents.CLOSE, {}));
+    }
+    if (this.#channels.size >= this.#limits.maxChannels) {
+      fail({ reason: 'too many views on one socket' });
+      return;
+    }
+    const id = topic.slice(Topics.LIVEVIEW_PREFIX.length);
+    const verdict = this.#checkTokens(payload, id);
+    if (typeof verdict === 'string') {
+      this.#o.logger?.warn({ conn: this.#id, topic, why: verdict }, 'live join refused as stale');
+      fail({ reason: JoinErrorReasons.STALE });
+      return;
+    }
+    const { sessionId, claims } = verdict;
+    const rawUrl = joinUrl(payload);
+    let url: URL | null = null;
+    try {
+      url = rawUrl === null ? null : new URL(rawUrl);
+    } catch {
+      url = null;
+    }
+    const match = url === null ? null : this.#o.router.match(url);
+    const isRedirectJoin = typeof payload.url !== 'string';
+    if (url === null || match === null || (!isRedirectJoin && match.route.name !== claims.view)) {
+      this.#o.logger?.warn({ conn: this.#id, topic, url: rawUrl }, 'live join refused as unauthorized');
+      fail({ reason: JoinErrorReasons.UNAUTHORIZED });
+      return;
+    }
+    const entry: ChannelEntry = {
+      joinRef,
+      handle: this.#o.views.start(
+        {
+          id,
+          topic,
+          joinRef,
+          joinPushRef: ref,
+          route: match.route,
+          router: this.#o.router,
+          url,
+          params: match.params,
+          session: { id: sessionId, data: claims.data ?? {} },
+          send: (text) => this.#send(text),
+        },
+        (crashed) => {
+          if (this.#channels.get(topic) !== entry) return;
+          this.#channels.delete(topic);
+          if (crashed) {
+            this.#send(encodeFrame(joinRef, joinRef, topic, ChannelEvents.ERROR, { reason: CHANNEL_CRASH_REASON }));
+          }
+        },
+      ),
+    };
+    this.#channels.set(topic, entry);
+  }
+
+  /** The verified session and claims of a join, or why it is stale. */
+  #checkTokens(payload: Record<string, unknown>, id: string): { sessionId: string; claims: ViewSessionClaims } | string {
+    const sessionId = this.#identity.sessionId;
+    if (!this.#identity.csrfValid || sessionId === null) return 'no valid CSRF token or session';
+    const verified = this.#o.tokens.verifySession(payload.session);
+    if (!verified.ok) return `session token ${verified.reason}`;
+    const claims = verified.data;
+    if (claims.lvId !== id) return 'session token minted for another view id';
+    if (claims.sid !== sessionId) return 'session token minted for another session';
+    if (!this.#o.tokens.verifyStatic(payload.static, id)) return 'static token invalid';
+    return { sessionId, claims };
+  }
+
+  #reply(joinRef: string | null, ref: string | null, topic: string, status: string, response: object): void {
+    this.#send(encodeFrame(joinRef, ref, topic, ChannelEvents.REPLY, { status, response }));
+  }
+
+  /** The one way out: a no-op once the socket is closing; closes readers that fall behind. */
+  #send(text: string): void {
+    if (this.#ws.readyState !== OPEN) return;
+    if (this.#ws.bufferedAmount + text.length > this.#limits.maxBufferedBytes) {
+      this.#o.logger?.warn({ conn: this.#id, buffered: this.#ws.bufferedAmount }, 'live socket reader too slow; closing');
+      this.#ws.terminate();
+      return;
+    }
+    this.#ws.send(text);
+  }
+
+  #close(code: number, reason: string): void {
+    if (this.#ws.readyState === OPEN) this.#ws.close(code, reason);
+    this.#closing = true;
+  }
+
+  #onClose(): void {
+    this.#closing = true;
+    clearTimeout(this.#idle);
+    for (const entry of this.#channels.values()) entry.handle.stop('closed');
+    this.#channels.clear();
+    this.#onClosed();
+  }
+}

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LocalPubSub } from '../../src/live/pubsub.js';
+
+describe('LocalPubSub', () => {
+  it('delivers to every subscriber of the topic, not to others', async () => {
+    const ps = new LocalPubSub();
+    const got: string[] = [];
+    ps.subscribe('a', (m) => got.push(`1:${m}`));
+    ps.subscribe('a', (m) => got.push(`2:${m}`));
+    ps.subscribe('b', (m) => got.push(`b:${m}`));
+    await ps.publish('a', 'x');
+    assert.deepEqual(got, ['1:x', '2:x']);
+  });
+
+  it('delivers outside the publisher call stack, in publish order', async () => {
+    const ps = new LocalPubSub();
+    const got: unknown[] = [];
+    ps.subscribe('t', (m) => got.push(m));
+    const p1 = ps.publish('t', 1);
+    const p2 = ps.publish('t', 2);
+    assert.deepEqual(got, []);
+    await Promise.all([p1, p2]);
+    assert.deepEqual(got, [1, 2]);
+  });
+
+  it('stops delivering after unsubscribe and forgets empty topics', async () => {
+    const ps = new LocalPubSub();
+    const got: unknown[] = [];
+    const off = ps.subscribe('t', (m) => got.push(m));
+    assert.equal(ps.subscriberCount('t'), 1);
+    off();
+    off();
+    await ps.publish('t', 1);
+    assert.deepEqual(got, []);
+    assert.equal(ps.subscriberCount('t'), 0);
+  });
+
+  it('does not deliver to a subscriber removed before delivery', async () => {
+    const ps = new LocalPubSub();
+    const got: unknown[] = [];
+    const off = ps.subscribe('t', (m) => got.push(m));
+    const pending = ps.publish('t', 1);
+    off();
+    await pending;
+    assert.deepEqual(got, []);
+  });
+
+  it('isolates a listener that throws', async () => {
+    const errors: unknown[] = [];
+    const ps = new LocalPubSub({ onListenerError: (err) => errors.push(err) });
+    const got: unknown[] = [];
+    ps.subscribe('t', () => {
+      throw new Error('boom');
+    });
+    ps.subscribe('t', (m) => got.push(m));
+    await ps.publish('t', 'x');
+    assert.deepEqual(got, ['x']);
+    assert.equal(errors.length, 1);
+  });
+});
