@@ -2,15 +2,22 @@
 // protocol has no binding for. Everything else (patching, focus, reconnect, form recovery,
 // loading classes) is the client's own work.
 import { Socket } from 'phoenix';
-import { LiveSocket } from 'phoenix_live_view';
+import { LiveSocket, type ViewHook } from 'phoenix_live_view';
 
 const csrfToken = document.querySelector("meta[name='csrf-token']")?.getAttribute('content') ?? '';
 
-const hooks = {};
+// LiveView has no double-click binding: a title asks to be edited on dblclick.
+const TodoEdit: Partial<ViewHook> & ThisType<ViewHook> = {
+  mounted() {
+    this.el.addEventListener('dblclick', () => {
+      this.pushEvent('edit', { id: this.el.dataset.id ?? '' });
+    });
+  },
+};
 
 const liveSocket = new LiveSocket('/live', Socket, {
   params: { _csrf_token: csrfToken },
-  hooks,
+  hooks: { TodoEdit },
 });
 liveSocket.connect();
 

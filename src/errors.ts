@@ -88,8 +88,6 @@ export const ErrorCodes = {
   TODO_LIMIT: 'TODO_LIMIT',
   /** An event's payload is missing fields or has fields of the wrong type. */
   TODO_BAD_EVENT: 'TODO_BAD_EVENT',
-  /** The todo names an id that is not in this user's list (deleted, or never theirs). */
-  TODO_NOT_FOUND: 'TODO_NOT_FOUND',
 
   // --- web: configuration and HTTP ---------------------------------------------------------
   /** An environment variable is missing or invalid. */

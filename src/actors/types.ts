@@ -124,7 +124,7 @@ export type ServerType<S = unknown, Call = never, Reply = unknown, Cast = never,
   ServerSpec<S, Call, Reply, Cast, Info, Arg>
 >;
 
-// biome-ignore lint/suspicious/noExplicitAny: a type with any state and messages, for APIs that accept every type
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a type with any state and messages, for APIs that accept every type
 export type AnyServerType = ServerType<any, any, any, any, any, any>;
 
 export interface CallOptions {

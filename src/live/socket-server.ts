@@ -358,7 +358,7 @@ class Connection {
     }
     const { sessionId, claims } = verdict;
     const rawUrl = joinUrl(payload);
-    let url: URL | null = null;
+    let url: URL | null;
     try {
       url = rawUrl === null ? null : new URL(rawUrl);
     } catch {

@@ -86,5 +86,5 @@ export function defineView<A extends object, I = unknown>(view: LiveView<A, I>):
 }
 
 /** A view of any assigns type, as stored in routes. */
-// biome-ignore lint/suspicious/noExplicitAny: routes hold views of different assigns types
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- routes hold views of different assigns types
 export type AnyLiveView = LiveView<any, any>;

@@ -31,7 +31,6 @@ function invalid(message: string, details?: Record<string, unknown>): TodoLiveEr
   return new TodoLiveError('STORE_INVALID_INPUT', message, details === undefined ? {} : { details });
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what is refused
 const NUL_OR_LONE_SURROGATE = /\u0000|\p{Surrogate}/u;
 
 /** Refuses a user id that is not a short, non-empty, well-formed string. */

@@ -12,16 +12,23 @@ export type TitleCheck =
   | { ok: true; title: string }
   | { ok: false; reason: 'empty' | 'too_long' | 'not_text'; length?: number };
 
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
 /**
  * Normalises a title as typed: NFC (so "é" typed two ways is one title), line breaks and
- * other control characters to spaces (a title is one line), then trimmed.
+ * other control characters to spaces (a title is one line), unpaired surrogates to U+FFFD,
+ * then trimmed.
  */
 export function checkTitle(input: unknown, maxLength = DEFAULT_MAX_TITLE_LENGTH): TitleCheck {
   if (typeof input !== 'string') return { ok: false, reason: 'not_text' };
   // A 100 KB paste is refused without normalising all of it first.
   if (input.length > maxLength * 4 + 1024) return { ok: false, reason: 'too_long', length: input.length };
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is replaced
-  const title = input.normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim();
+  const title = input
+    .normalize('NFC')
+    .replace(CONTROL_CHARACTERS, ' ')
+    // A lone surrogate cannot be encoded as UTF-8 (the store refuses it): show U+FFFD instead.
+    .replace(/\p{Surrogate}/gu, '\uFFFD')
+    .trim();
   if (title === '') return { ok: false, reason: 'empty' };
   const length = codePointLength(title);
   if (length > maxLength) return { ok: false, reason: 'too_long', length };

@@ -99,7 +99,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestPos
     const tail = existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : '';
     if (started) run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
     dir.remove();
-    throw new Error(`could not start a test PostgreSQL: ${(err as Error).message}\n${tail}`);
+    throw new Error(`could not start a test PostgreSQL: ${(err as Error).message}\n${tail}`, { cause: err });
   }
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const admin = new pg.Pool({ connectionString: adminUrl, max: 2 });

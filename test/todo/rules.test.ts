@@ -20,6 +20,11 @@ describe('checkTitle', () => {
     assert.deepEqual(checkTitle('a\nb\u0000c'), { ok: true, title: 'a b c' });
   });
 
+  it('replaces an unpaired surrogate with U+FFFD and keeps paired ones (emoji) intact', () => {
+    assert.deepEqual(checkTitle('a\ud800b 😀'), { ok: true, title: 'a\ufffdb 😀' });
+    assert.deepEqual(checkTitle('\udc00x'), { ok: true, title: '\ufffdx' });
+  });
+
   it('counts code points, so 500 emoji fit the 500 limit and 501 do not', () => {
     assert.ok(checkTitle('😀'.repeat(500)).ok);
     assert.deepEqual(checkTitle('😀'.repeat(501)), { ok: false, reason: 'too_long', length: 501 });
