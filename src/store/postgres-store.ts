@@ -1,30 +1,27 @@
 /**
  * The store for more than one node: PostgreSQL through a `pg` connection pool.
  *
- * Every write is one transaction that locks the user's row, checks the operation id and the
- * expected version, applies the change, bumps the version and queues `pg_notify` with
- * `<version>:<userId>`; PostgreSQL delivers the notification only if and when the
- * transaction commits. Two nodes holding the same user therefore never overwrite each
- * other: the second one sees the bumped version and gets STORE_VERSION_CONFLICT.
+ * Writes are applied by the server-side function `todo_live_apply` (migration 2): it locks
+ * the user's row, checks the operation id and the expected version, applies the change,
+ * bumps the version and queues `pg_notify` with `<version>:<userId>`; PostgreSQL delivers
+ * the notification only if and when the transaction commits. Two nodes holding the same
+ * user therefore never overwrite each other: the second one sees the bumped version and
+ * gets STORE_VERSION_CONFLICT.
  *
- * PostgreSQL already shares fsyncs between concurrent commits, so there is no batching
- * here: concurrency comes from the pool. Keep `synchronous_commit = on` on the server.
+ * Group commit: writes of different users submitted in the same event-loop turn, or while
+ * earlier batches are on their way, travel together as one statement (`todo_live_apply_batch`)
+ * that is one transaction, each write in its own subtransaction so a refusal rolls back
+ * alone. One round trip and one commit serve the whole batch. This matters more here than
+ * it seems: commits that NOTIFY take turns (PostgreSQL holds a cluster-wide lock from
+ * queuing the notifications until the commit record is flushed), so one write per commit
+ * would cost one fsync each, in series. Keep `synchronous_commit = on` on the server.
  */
 import pg from 'pg';
 import { TodoLiveError } from '../errors.js';
 import { Listeners } from './listeners.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations/index.js';
 import { PostgresListener } from './postgres-listener.js';
-import { planMove } from './reorder.js';
-import {
-  closedError,
-  fromPostgresError,
-  limitExceeded,
-  moveOutOfRange,
-  newerSchema,
-  todoNotFound,
-  versionConflict,
-} from './store-errors.js';
+import { closedError, fromPostgresApplyRefusal, fromPostgresError, newerSchema } from './store-errors.js';
 import type {
   CleanupOptions,
   CleanupResult,
@@ -67,8 +64,8 @@ export interface PostgresTodoStore extends TodoStore {
   readonly kind: 'postgres';
   /** True while the notification listener is connected and listening. */
   readonly listening: boolean;
-  /** Counters since open. */
-  stats(): { writes: number; resyncs: number; notifications: number };
+  /** Counters since open: `writes` applied, in `commits` batches. */
+  stats(): { writes: number; commits: number; resyncs: number; notifications: number };
   /** The backend process id of the listener connection, for diagnostics; undefined while disconnected. */
   readonly listenerPid: number | undefined;
 }
@@ -76,6 +73,77 @@ export interface PostgresTodoStore extends TodoStore {
 const DEFAULT_OPERATION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Serialises migrations of several nodes starting at once (an arbitrary, fixed key). */
 const MIGRATION_LOCK_KEY = 7_340_512_001;
+
+/**
+ * Most writes in one batch. Each runs in its own subtransaction, and past 64 of those a
+ * transaction overflows PostgreSQL's per-backend subtransaction cache, which slows the
+ * snapshots of every other backend.
+ */
+const MAX_BATCH = 64;
+/**
+ * Batches on their way at once. Commits that notify take turns anyway, so a second batch
+ * only overlaps its statement with the first one's commit; more would just make each
+ * batch smaller and hold more pooled connections.
+ */
+const MAX_BATCHES_IN_FLIGHT = 2;
+
+const APPLY_BATCH_STATEMENT = `SELECT item, applied_version, applied_affected, applied_todo_id, was_duplicate,
+         refusal, refusal_message, refusal_detail
+  FROM todo_live_apply_batch($1::jsonb, $2::bigint, $3::integer, $4::text)`;
+
+/** One row of `todo_live_apply_batch`: a result, or a refusal (`refusal` is its SQLSTATE). */
+interface BatchRow {
+  item: string;
+  applied_version: string | null;
+  applied_affected: number | null;
+  applied_todo_id: string | null;
+  was_duplicate: boolean | null;
+  refusal: string | null;
+  refusal_message: string | null;
+  refusal_detail: string | null;
+}
+
+/** A write waiting for its batch to commit. */
+interface PendingWrite {
+  readonly request: MutationRequest;
+  readonly resolve: (result: MutationResult) => void;
+  readonly reject: (err: TodoLiveError) => void;
+}
+
+/** One request as an element of `todo_live_apply_batch`'s JSON array; `n` finds its row again. */
+function batchElement(request: MutationRequest, n: number): Record<string, unknown> {
+  const m = request.mutation;
+  return {
+    n,
+    user_id: request.userId,
+    op_id: request.opId,
+    expected_version: request.expectedVersion ?? null,
+    kind: m.kind,
+    todo_id: 'id' in m ? m.id : null,
+    title: 'title' in m ? m.title : null,
+    completed: 'completed' in m ? m.completed : null,
+    to_index: m.kind === 'move' ? m.toIndex : null,
+  };
+}
+
+/** What a batch row means for its request: the result, or the error to reject it with. */
+function outcomeOf(request: MutationRequest, row: BatchRow | undefined): MutationResult | TodoLiveError {
+  const action = `apply ${request.mutation.kind}`;
+  if (row === undefined) return new TodoLiveError('STORE_FAILED', `${action}: expected a result row from todo_live_apply_batch, got none`);
+  if (row.refusal !== null) {
+    // Rebuilt in the shape the driver throws, so the usual mappings classify it.
+    const err = Object.assign(new Error(row.refusal_message ?? 'refused'), { code: row.refusal, detail: row.refusal_detail });
+    return fromPostgresApplyRefusal(err, request) ?? fromPostgresError(err, action);
+  }
+  return {
+    userId: request.userId,
+    opId: request.opId,
+    version: Number(row.applied_version),
+    duplicate: row.was_duplicate === true,
+    affected: row.applied_affected ?? 0,
+    ...(row.applied_todo_id === null ? {} : { todoId: Number(row.applied_todo_id) }),
+  };
+}
 
 interface TodoRow {
   id: string;
@@ -125,6 +193,10 @@ class PostgresStore implements PostgresTodoStore {
   readonly #listener: PostgresListener | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #userTails = new Map<string, Promise<void>>();
+  readonly #queue: PendingWrite[] = [];
+  #batchesInFlight = 0;
+  #flushScheduled = false;
+  #commits = 0;
   #closed = false;
   #writes = 0;
 
@@ -173,8 +245,8 @@ class PostgresStore implements PostgresTodoStore {
     await this.#listener?.start();
   }
 
-  stats(): { writes: number; resyncs: number; notifications: number } {
-    return { writes: this.#writes, resyncs: this.#listener?.resyncs ?? 0, notifications: this.#listener?.notifications ?? 0 };
+  stats(): { writes: number; commits: number; resyncs: number; notifications: number } {
+    return { writes: this.#writes, commits: this.#commits, resyncs: this.#listener?.resyncs ?? 0, notifications: this.#listener?.notifications ?? 0 };
   }
 
   load(userId: string): Promise<TodoList> {
@@ -220,9 +292,7 @@ class PostgresStore implements PostgresTodoStore {
   apply(request: MutationRequest): Promise<MutationResult> {
     return this.#track('apply', async () => {
       const checked = checkRequest(request, this.limits);
-      const result = await this.#inUserOrder(checked.userId, () =>
-        this.#transaction(`apply ${checked.mutation.kind}`, (client) => this.#applyOne(client, checked)),
-      );
+      const result = await this.#inUserOrder(checked.userId, () => this.#enqueue(checked));
       this.#writes++;
       return result;
     });
@@ -346,137 +416,65 @@ class PostgresStore implements PostgresTodoStore {
     }
   }
 
-  async #applyOne(client: pg.PoolClient, request: MutationRequest): Promise<MutationResult> {
-    const { userId, opId, mutation } = request;
-    const now = this.#now();
-    // The upsert takes the user's row lock: everything below is serialised per user across
-    // nodes. The same statement looks the operation id up, saving a round trip.
-    const locked = await client.query<{ version: string; op_version: string | null; affected: number | null; todo_id: string | null }>({
-      name: 'todo_live_lock_user',
-      text: `WITH u AS (
-               INSERT INTO users (id, version, created_at, last_seen_at) VALUES ($1, 0, $2, $2)
-               ON CONFLICT (id) DO UPDATE SET last_seen_at = greatest(users.last_seen_at, excluded.last_seen_at)
-               RETURNING version)
-             SELECT u.version, o.version AS op_version, o.affected, o.todo_id
-             FROM u LEFT JOIN operations o ON o.user_id = $1 AND o.op_id = $3`,
-      values: [userId, now, opId],
+  /** Queues a write for the next batch; settles once that batch has committed (or failed). */
+  #enqueue(request: MutationRequest): Promise<MutationResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ request, resolve, reject });
+      this.#scheduleFlush();
     });
-    const user = locked.rows[0]!;
-    if (user.op_version !== null) {
-      return {
-        userId,
-        opId,
-        version: Number(user.op_version),
-        duplicate: true,
-        affected: user.affected ?? 0,
-        ...(user.todo_id === null ? {} : { todoId: Number(user.todo_id) }),
-      };
+  }
+
+  /**
+   * Starts a batch at the end of this event-loop turn, so writes submitted together share
+   * it, unless enough batches are on their way: then writes queue up until one returns and
+   * the next batch takes them all (up to MAX_BATCH). That is the group commit.
+   */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#queue.length === 0 || this.#batchesInFlight >= MAX_BATCHES_IN_FLIGHT) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      void this.#flush();
+    });
+  }
+
+  /** Sends one batch and settles its writes; never rejects. */
+  async #flush(): Promise<void> {
+    const batch = this.#queue.splice(0, MAX_BATCH);
+    if (batch.length === 0) return;
+    this.#batchesInFlight++;
+    this.#scheduleFlush();
+    try {
+      const rows = await this.#applyBatch(batch.map((w) => w.request));
+      this.#commits++;
+      batch.forEach((w, n) => {
+        const outcome = outcomeOf(w.request, rows.get(n));
+        if (outcome instanceof TodoLiveError) w.reject(outcome);
+        else w.resolve(outcome);
+      });
+    } catch (err) {
+      // The statement failed as a whole (connection lost, lock timeout...): nothing committed.
+      for (const w of batch) w.reject(fromPostgresError(err, `apply ${w.request.mutation.kind}`));
+    } finally {
+      this.#batchesInFlight--;
+      this.#scheduleFlush();
     }
-    const current = Number(user.version);
-    if (request.expectedVersion !== undefined && request.expectedVersion !== current) {
-      throw versionConflict(userId, request.expectedVersion, current);
-    }
-    let affected = 0;
-    let todoId: number | undefined;
-    const q = (name: string, text: string, values: unknown[]) => client.query({ name: `todo_live_${name}`, text, values });
-    switch (mutation.kind) {
-      case 'add': {
-        const counted = await q(
-          'count',
-          'SELECT count(*) AS n, coalesce(max(position), -1) + 1 AS next FROM todos WHERE user_id = $1',
-          [userId],
-        );
-        const { n, next } = counted.rows[0] as { n: string; next: number };
-        if (Number(n) >= this.limits.maxTodosPerUser) throw limitExceeded(userId, this.limits.maxTodosPerUser);
-        const inserted = await q(
-          'insert',
-          `INSERT INTO todos (user_id, title, completed, position, created_at, updated_at)
-           VALUES ($1, $2, false, $3, $4, $4) RETURNING id`,
-          [userId, mutation.title, next, now],
-        );
-        todoId = Number((inserted.rows[0] as { id: string }).id);
-        affected = 1;
-        break;
-      }
-      case 'toggle':
-        affected =
-          (await q('toggle', 'UPDATE todos SET completed = NOT completed, updated_at = $1 WHERE id = $2 AND user_id = $3', [
-            now,
-            mutation.id,
-            userId,
-          ])).rowCount ?? 0;
-        if (affected === 0) throw todoNotFound(userId, mutation.id);
-        break;
-      case 'set_completed': {
-        const found = await q('completed_of', 'SELECT completed FROM todos WHERE id = $1 AND user_id = $2', [mutation.id, userId]);
-        const row = found.rows[0] as { completed: boolean } | undefined;
-        if (row === undefined) throw todoNotFound(userId, mutation.id);
-        if (row.completed !== mutation.completed) {
-          affected =
-            (await q('set_completed', 'UPDATE todos SET completed = $1, updated_at = $2 WHERE id = $3 AND user_id = $4', [
-              mutation.completed,
-              now,
-              mutation.id,
-              userId,
-            ])).rowCount ?? 0;
-        }
-        break;
-      }
-      case 'set_all_completed':
-        affected =
-          (await q(
-            'set_all_completed',
-            'UPDATE todos SET completed = $1, updated_at = $2 WHERE user_id = $3 AND completed <> $1',
-            [mutation.completed, now, userId],
-          )).rowCount ?? 0;
-        break;
-      case 'rename':
-        affected =
-          (await q('rename', 'UPDATE todos SET title = $1, updated_at = $2 WHERE id = $3 AND user_id = $4', [
-            mutation.title,
-            now,
-            mutation.id,
-            userId,
-          ])).rowCount ?? 0;
-        if (affected === 0) throw todoNotFound(userId, mutation.id);
-        break;
-      case 'delete':
-        affected = (await q('delete', 'DELETE FROM todos WHERE id = $1 AND user_id = $2', [mutation.id, userId])).rowCount ?? 0;
-        if (affected === 0) throw todoNotFound(userId, mutation.id);
-        break;
-      case 'clear_completed':
-        affected = (await q('clear_completed', 'DELETE FROM todos WHERE user_id = $1 AND completed', [userId])).rowCount ?? 0;
-        break;
-      case 'move': {
-        const listed = await q('positions', 'SELECT id, position FROM todos WHERE user_id = $1 ORDER BY position, id', [userId]);
-        const ordered = (listed.rows as { id: string; position: number }[]).map((r) => ({ id: Number(r.id), position: r.position }));
-        const plan = planMove(ordered, mutation.id, Math.min(mutation.toIndex, ordered.length));
-        if (plan === undefined) throw todoNotFound(userId, mutation.id);
-        if (mutation.toIndex >= ordered.length) throw moveOutOfRange(userId, mutation.toIndex, ordered.length);
-        if (plan.length > 0) {
-          await q(
-            'set_positions',
-            `UPDATE todos SET position = c.position
-             FROM unnest($1::bigint[], $2::int[]) AS c(id, position)
-             WHERE todos.id = c.id AND todos.user_id = $3`,
-            [plan.map((c) => c.id), plan.map((c) => c.position), userId],
-          );
-        }
-        affected = plan.length;
-        break;
-      }
-    }
-    // Bump, record the operation id and queue the notification in one statement.
-    const bumped = await q(
-      'bump_record_notify',
-      `WITH b AS (UPDATE users SET version = version + 1 WHERE id = $1 RETURNING version),
-            o AS (INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at)
-                  SELECT $1, $2, b.version, $3, $4, $5 FROM b RETURNING version)
-       SELECT version, pg_notify($6, version || ':' || $1) FROM o`,
-      [userId, opId, affected, todoId ?? null, now, this.#channel],
-    );
-    const version = Number((bumped.rows[0] as { version: string }).version);
-    return { userId, opId, version, duplicate: false, affected, ...(todoId === undefined ? {} : { todoId }) };
+  }
+
+  /**
+   * One statement, one round trip, one transaction for the whole batch: for each write,
+   * `todo_live_apply` (migration 2) locks the user's row, looks the operation id up, checks
+   * the expected version and the limits, applies the change, bumps the version, records the
+   * operation id and queues the notification. Sent outside BEGIN, the statement resolves
+   * only once committed. Returns the rows by item number.
+   */
+  async #applyBatch(requests: readonly MutationRequest[]): Promise<Map<number, BatchRow>> {
+    const { rows } = await this.#pool.query<BatchRow>({
+      name: 'todo_live_apply_batch',
+      text: APPLY_BATCH_STATEMENT,
+      values: [JSON.stringify(requests.map(batchElement)), this.#now(), this.limits.maxTodosPerUser, this.#channel],
+    });
+    return new Map(rows.map((row) => [Number(row.item), row]));
   }
 
   /** Brings the schema up to date; several nodes starting together take turns. */

@@ -3,6 +3,7 @@
  * errors) into `TodoLiveError`s with STORE_* codes, and builds the store's own errors.
  */
 import { type ErrorCode, isTodoLiveError, TodoLiveError } from '../errors.js';
+import type { MutationRequest } from './types.js';
 
 function driverCode(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err) {
@@ -81,6 +82,32 @@ export function fromPostgresError(err: unknown, action: string): TodoLiveError {
     return wrap('STORE_CORRUPT', 'the server reports corrupt data', err, action);
   }
   return wrap('STORE_FAILED', 'the database reported an unexpected error', err, action);
+}
+
+/**
+ * Turns a refusal raised by the PostgreSQL `todo_live_apply` function (SQLSTATEs TL001 to
+ * TL005, see `migrations/postgres-apply-function.ts`) into the error the SQLite adapter
+ * raises for the same request; undefined for any other error.
+ */
+export function fromPostgresApplyRefusal(err: unknown, request: MutationRequest): TodoLiveError | undefined {
+  const { userId, mutation } = request;
+  const detail = typeof err === 'object' && err !== null && 'detail' in err ? Number((err as { detail: unknown }).detail) : Number.NaN;
+  switch (driverCode(err)) {
+    case 'TL001':
+      return versionConflict(userId, request.expectedVersion ?? Number.NaN, detail);
+    case 'TL002':
+      return todoNotFound(userId, 'id' in mutation ? mutation.id : Number.NaN);
+    case 'TL003':
+      return limitExceeded(userId, detail);
+    case 'TL004':
+      return moveOutOfRange(userId, mutation.kind === 'move' ? mutation.toIndex : Number.NaN, detail);
+    case 'TL005':
+      return new TodoLiveError('STORE_INVALID_INPUT', `mutation.kind: expected a kind the database knows, got ${JSON.stringify(mutation.kind)}`, {
+        cause: err,
+      });
+    default:
+      return undefined;
+  }
 }
 
 export function closedError(action: string): TodoLiveError {

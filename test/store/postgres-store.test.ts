@@ -4,6 +4,7 @@ import pg from 'pg';
 import { isTodoLiveError } from '../../src/errors.js';
 import {
   LATEST_SCHEMA_VERSION,
+  MIGRATIONS,
   openPostgresStore,
   openStore,
   type PostgresStoreOptions,
@@ -92,6 +93,92 @@ describe('PostgreSQL store', { skip }, () => {
       assert.equal((await nodes[0]!.load('race')).todos.length, 1);
     });
 
+    it('applies one operation id once when two nodes retry it at the same moment', async () => {
+      const url = await freshDatabase();
+      const nodes = [await open({ url, listen: false }), await open({ url, listen: false })];
+      // Each node orders its own retries; only the database can dedupe the other node's.
+      for (let round = 0; round < 10; round++) {
+        const results = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            nodes[i % 2]!.apply({ userId: 'retry', opId: `op-${round}`, expectedVersion: round, mutation: { kind: 'add', title: `#${round}` } }),
+          ),
+        );
+        assert.equal(results.filter((r) => !r.duplicate).length, 1, `round ${round}`);
+        assert.ok(results.every((r) => r.version === round + 1 && r.todoId === results[0]!.todoId), JSON.stringify(results));
+      }
+      assert.deepEqual((await nodes[1]!.load('retry')).todos.map((t) => t.title), Array.from({ length: 10 }, (_, i) => `#${i}`));
+    });
+
+    it('commits writes of many users submitted together in few transactions, a refused one rolling back alone', async () => {
+      const url = await freshDatabase();
+      const store = await open({ url, listen: false });
+      const writes = Array.from({ length: 100 }, (_, i) => store.apply({ userId: `g-${i}`, opId: 'a', mutation: { kind: 'add', title: `t${i}` } }));
+      const stale = store.apply({ userId: 'g-stale', opId: 'a', expectedVersion: 5, mutation: { kind: 'add', title: 'never' } });
+      const missing = store.apply({ userId: 'g-missing', opId: 'a', mutation: { kind: 'delete', id: 424_242 } });
+      const results = await Promise.all(writes);
+      await assert.rejects(stale, (err: unknown) => isTodoLiveError(err, 'STORE_VERSION_CONFLICT'));
+      await assert.rejects(missing, (err: unknown) => isTodoLiveError(err, 'STORE_NOT_FOUND'));
+      assert.ok(results.every((r) => r.version === 1 && !r.duplicate));
+      const { writes: applied, commits } = store.stats();
+      assert.equal(applied, 100);
+      assert.ok(commits <= 4, `expected 102 writes in a few commits, got ${commits}`);
+      const raw = new pg.Client({ connectionString: url });
+      await raw.connect();
+      try {
+        const users = await raw.query("SELECT count(*)::int AS n FROM users WHERE id LIKE 'g-%'");
+        assert.equal(users.rows[0].n, 100, 'the refused writes left no user row behind');
+        const ops = await raw.query("SELECT count(*)::int AS n FROM operations WHERE user_id IN ('g-stale', 'g-missing')");
+        assert.equal(ops.rows[0].n, 0);
+      } finally {
+        await raw.end();
+      }
+    });
+
+    it('fails only the write whose user another node holds locked past the lock timeout', async () => {
+      const url = await freshDatabase();
+      const store = await open({ url, listen: false, lockTimeoutMs: 200 });
+      await store.touch('held');
+      const other = new pg.Client({ connectionString: url });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query("SELECT 1 FROM users WHERE id = 'held' FOR UPDATE");
+        const outcomes = await Promise.allSettled(
+          ['free-1', 'held', 'free-2'].map((userId) => store.apply({ userId, opId: 'x', mutation: { kind: 'add', title: userId } })),
+        );
+        assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+        assert.ok(isTodoLiveError((outcomes[1] as PromiseRejectedResult).reason, 'STORE_LOCKED'));
+        await other.query('ROLLBACK');
+      } finally {
+        await other.end();
+      }
+      assert.equal(await store.version('held'), 0);
+      assert.equal((await store.apply({ userId: 'held', opId: 'x', mutation: { kind: 'add', title: 'now' } })).duplicate, false);
+    });
+
+    it('upgrades a database written at schema 1 and keeps applying to its lists', async () => {
+      const url = await freshDatabase();
+      const raw = new pg.Client({ connectionString: url });
+      await raw.connect();
+      try {
+        await raw.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+        await raw.query(MIGRATIONS[0]!.postgres);
+        await raw.query("INSERT INTO schema_migrations VALUES (1, 'users, todos and operation ids', 0)");
+        await raw.query("INSERT INTO users (id, version, created_at, last_seen_at) VALUES ('old', 1, 0, 0)");
+        await raw.query("INSERT INTO todos (user_id, title, completed, position, created_at, updated_at) VALUES ('old', 'kept', false, 0, 0, 0)");
+        await raw.query("INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES ('old', 'o1', 1, 1, NULL, 0)");
+      } finally {
+        await raw.end();
+      }
+      const store = await open({ url, listen: false });
+      const retried = await store.apply({ userId: 'old', opId: 'o1', mutation: { kind: 'add', title: 'kept' } });
+      assert.equal(retried.duplicate, true, 'operation ids recorded before the upgrade still dedupe');
+      const [kept] = (await store.load('old')).todos;
+      const toggled = await store.apply({ userId: 'old', opId: 'o2', expectedVersion: 1, mutation: { kind: 'toggle', id: kept!.id } });
+      assert.deepEqual({ version: toggled.version, affected: toggled.affected }, { version: 2, affected: 1 });
+      assert.deepEqual((await store.load('old')).todos.map((t) => [t.title, t.completed]), [['kept', true]]);
+    });
+
     it('listens again after losing its listener connection and signals a resync', async () => {
       const url = await freshDatabase();
       const errors: unknown[] = [];
@@ -115,13 +202,11 @@ describe('PostgreSQL store', { skip }, () => {
       const url = await freshDatabase();
       const store = await open({ url, poolSize: 1, listen: false });
       await store.touch('u');
-      await cluster().adminQuery(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
-      );
-      const raw = new pg.Client({ connectionString: url });
-      await raw.connect();
-      await raw.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
-      await raw.end();
+      // Only this database's backends: the admin database's may be busy creating the next test's database.
+      const killed = await cluster().adminQuery('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [
+        new URL(url).pathname.slice(1),
+      ]);
+      assert.ok(killed.rowCount! >= 1, 'the pooled connection was there to kill');
       await new Promise((r) => setTimeout(r, 50));
       let result: unknown;
       for (let i = 0; i < 3 && result === undefined; i++) {
@@ -159,7 +244,7 @@ describe('PostgreSQL store', { skip }, () => {
       await raw.connect();
       const { rows } = await raw.query('SELECT version FROM schema_migrations ORDER BY version');
       await raw.end();
-      assert.deepEqual(rows.map((r) => r.version), [LATEST_SCHEMA_VERSION]);
+      assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
     });
   });
 });

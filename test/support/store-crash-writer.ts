@@ -27,6 +27,10 @@ const users = Number(usersArg ?? 20);
 const deadline = Date.now() + Number(maxMsArg ?? 10_000);
 const store = openSqliteStore({ path });
 const out = (line: string) => process.stdout.write(`${line}\n`);
+// Writes to a pipe may wait in the process while the pipe is full (a busy parent reads
+// slowly), and SIGKILL drops them. A write may only be submitted once its `send` line has
+// reached the pipe, or the oracle could see a stored write that was never announced.
+const announce = (line: string) => new Promise<void>((resolve, reject) => process.stdout.write(`${line}\n`, (err) => (err ? reject(err) : resolve())));
 
 async function writer(userId: string): Promise<void> {
   let { version, todos } = await store.load(userId);
@@ -50,7 +54,7 @@ async function writer(userId: string): Promise<void> {
       else mutation = { kind: 'delete', id: some() };
       request = { opId, expectedVersion: version, mutation };
     }
-    out(`send ${JSON.stringify({ userId, ...request })}`);
+    await announce(`send ${JSON.stringify({ userId, ...request })}`);
     const result = await store.apply({ userId, ...request });
     out(`ack ${request.opId} ${result.version}`);
     last = request;

@@ -7,6 +7,8 @@
  * the store's injectable clock (cleanup tests move time without sleeping).
  */
 
+import { POSTGRES_APPLY_FUNCTION } from './postgres-apply-function.js';
+
 export interface Migration {
   readonly version: number;
   readonly name: string;
@@ -82,6 +84,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX operations_created_at ON operations (created_at);
     `,
+  },
+  {
+    version: 2,
+    name: 'one-statement, grouped writes on PostgreSQL',
+    // SQLite runs in-process: a write costs no round trip, so there is nothing to move into
+    // the database. The version still advances so both dialects share one schema number.
+    sqlite: '-- nothing to change for SQLite',
+    postgres: POSTGRES_APPLY_FUNCTION,
   },
 ];
 
