@@ -1,0 +1,111 @@
+/**
+ * Memory per connected user: users are connected in steps (each step's memory sampled after
+ * forced collections), the per-user cost is the slope of a straight line through the samples,
+ * and the users a 2 GB node holds follow from it. Optionally the memory is sampled again
+ * once every user's server has stopped for idleness (the sockets stay open).
+ */
+import type { LiveTab } from './client.js';
+import { cpuSecondsOf, type MemorySample, sampleMemory, sleep } from './proc.js';
+import type { ServerProcess } from './servers.js';
+import { linearFit } from './stats.js';
+import { pool } from './users.js';
+
+export interface MemoryStep {
+  users: number;
+  sample: MemorySample;
+}
+
+export interface IdleResult {
+  base: MemorySample;
+  steps: MemoryStep[];
+  /** Bytes per user from the fit over all steps (RSS and heap). */
+  rssPerUser: number;
+  heapPerUser: number;
+  /** (last step − base) / users. */
+  rssPerUserLast: number;
+  heapPerUserLast: number;
+  connectPerSecond: number;
+  /** False when connecting took longer than the idle timeout, so early users' servers may have stopped already. */
+  residentComplete: boolean;
+  /** After every user's server stopped for idleness, sockets still open. */
+  afterIdle: { sample: MemorySample; rssPerUser: number; heapPerUser: number; idleCpuCores: number; waitedMs: number } | null;
+  /** After every socket closed: what is left of the users (should be close to base). */
+  afterClose: MemorySample;
+  /** Users a node would hold in 2 GiB of RSS at the fitted slope. */
+  usersIn2GiB: number;
+}
+
+/**
+ * Connects `connect(i)` for i in 0..total in the steps given (cumulative user counts), with
+ * `concurrency` connections in flight.
+ */
+export async function runIdle(
+  server: ServerProcess,
+  steps: readonly number[],
+  connect: (i: number) => Promise<LiveTab>,
+  options: { concurrency: number; idleWaitMs: number | null; idleMs?: number; log: (line: string) => void; base?: MemorySample },
+): Promise<IdleResult> {
+  const { log } = options;
+  // A server that keeps its users' data in memory is measured from before the data existed.
+  const base = options.base ?? (await sampleMemory(server.pid, server.statsFile));
+  const tabs: LiveTab[] = [];
+  const out: MemoryStep[] = [];
+  let connectMs = 0;
+  const firstConnectAt = performance.now();
+  let lastConnectAt = performance.now();
+  for (const target of steps) {
+    const from = tabs.length;
+    const started = performance.now();
+    const batch = await pool(
+      Array.from({ length: target - from }, (_, k) => from + k),
+      options.concurrency,
+      (i) => connect(i),
+    );
+    connectMs += performance.now() - started;
+    lastConnectAt = performance.now();
+    tabs.push(...batch);
+    await sleep(1000);
+    const sample = await sampleMemory(server.pid, server.statsFile);
+    out.push({ users: tabs.length, sample });
+    log(`  ${tabs.length} users: rss ${(sample.rss / 2 ** 20).toFixed(1)} MiB, heap ${(sample.heapUsed / 2 ** 20).toFixed(1)} MiB`);
+  }
+  const residentComplete = options.idleMs === undefined || performance.now() - firstConnectAt < options.idleMs;
+  if (!residentComplete) log('  warning: connecting took longer than the idle timeout; early users\' servers may have stopped before the sample');
+  const last = out[out.length - 1];
+  if (last === undefined) throw new Error('expected at least one step of users, got none');
+  const rssFit = linearFit([{ x: 0, y: base.rss }, ...out.map((s) => ({ x: s.users, y: s.sample.rss }))]);
+  const heapFit = linearFit([{ x: 0, y: base.heapUsed }, ...out.map((s) => ({ x: s.users, y: s.sample.heapUsed }))]);
+  let afterIdle: IdleResult['afterIdle'] = null;
+  if (options.idleWaitMs !== null) {
+    const wait = Math.max(0, lastConnectAt + options.idleWaitMs - performance.now());
+    log(`  waiting ${(wait / 1000).toFixed(0)} s for the users' servers to stop for idleness`);
+    // While waiting, the server only answers heartbeats (one per tab every 30 s) and stops servers.
+    const cpuBefore = cpuSecondsOf(server.pid);
+    const waitStarted = performance.now();
+    await sleep(wait);
+    const waitedMs = performance.now() - waitStarted;
+    const idleCpuCores = (cpuSecondsOf(server.pid) - cpuBefore) / (waitedMs / 1000);
+    const sample = await sampleMemory(server.pid, server.statsFile);
+    afterIdle = { sample, rssPerUser: (sample.rss - base.rss) / last.users, heapPerUser: (sample.heapUsed - base.heapUsed) / last.users, idleCpuCores, waitedMs };
+    log(`  CPU while idle (heartbeats, idle stops): ${(idleCpuCores * 100).toFixed(1)}% of a core`);
+    log(`  after idle stop: rss ${(sample.rss / 2 ** 20).toFixed(1)} MiB, heap ${(sample.heapUsed / 2 ** 20).toFixed(1)} MiB`);
+  }
+  const stillOpen = tabs.filter((t) => t.isOpen).length;
+  if (stillOpen < tabs.length) log(`  warning: ${tabs.length - stillOpen} of ${tabs.length} sockets closed during the idle run`);
+  await pool(tabs, 500, (t) => t.close());
+  await sleep(1000);
+  const afterClose = await sampleMemory(server.pid, server.statsFile);
+  return {
+    base,
+    steps: out,
+    rssPerUser: rssFit.slope,
+    heapPerUser: heapFit.slope,
+    rssPerUserLast: (last.sample.rss - base.rss) / last.users,
+    heapPerUserLast: (last.sample.heapUsed - base.heapUsed) / last.users,
+    connectPerSecond: last.users / (connectMs / 1000),
+    residentComplete,
+    afterIdle,
+    afterClose,
+    usersIn2GiB: (2 * 2 ** 30 - base.rss) / rssFit.slope,
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * The load run as Markdown tables: every figure of our app next to the peer and the raw
+ * baseline of the same run, with the ratio and the target it answers to.
+ */
+import type { CommitBaseline } from './baselines.js';
+import type { IdleResult } from './idle.js';
+import { fmt, KB } from './stats.js';
+import type { StormResult } from './storm.js';
+import type { TrafficResult } from './traffic.js';
+import type { WireSample } from './wire.js';
+
+export interface LoadResults {
+  date: string;
+  node: string;
+  nproc: number;
+  loadavgStart: number[];
+  loadavgEnd: number[];
+  seconds: number;
+  command: string;
+  idle: Record<string, IdleResult>;
+  sweep: Record<string, TrafficResult[]>;
+  steady: Record<string, TrafficResult>;
+  max: Record<string, TrafficResult>;
+  storms: Record<string, StormResult>;
+  wire: Record<string, Record<string, WireSample | null>>;
+  sqliteBaseline?: CommitBaseline;
+}
+
+const OURS = 'todo-live';
+const PEER = 'liveviewjs';
+const RAW = 'raw ws echo';
+
+const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+const table = (head: readonly string[], rows: readonly (readonly string[])[]) =>
+  [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !(b > 0) ? 'n/a' : `${fmt(a / b, 3)}×`);
+const kb = (b: number | undefined) => (b === undefined ? 'n/a' : `${fmt(b / KB, 3)} KB`);
+const ms = (x: number | undefined, d = 3) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${fmt(x, d)} ms`);
+
+export function renderReport(r: LoadResults): string {
+  const out: string[] = [];
+  out.push(`Run ${r.date} (${fmt(r.seconds, 3)} s), Node ${r.node}, nproc ${r.nproc}, load average ${r.loadavgStart.map((x) => x.toFixed(2)).join(' ')} at the start, ${r.loadavgEnd.map((x) => x.toFixed(2)).join(' ')} at the end.`);
+  out.push(`Command: \`${r.command}\``);
+
+  const o = r.idle.ours;
+  const p = r.idle.peer;
+  const w = r.idle.raw;
+  if (o !== undefined || p !== undefined || w !== undefined) {
+    const users = (x: IdleResult | undefined) => (x === undefined ? 'n/a' : fmt(x.steps[x.steps.length - 1]?.users ?? 0, 6));
+    out.push('\n**Memory per connected user** (100 todos each; slope of RSS over user count, after forced GC)\n');
+    out.push(
+      table(
+        ['figure', OURS, PEER, 'raw `ws` socket', 'ours ÷ raw', 'target'],
+        [
+          ['users connected', users(o), users(p), users(w), '', ''],
+          ['RSS per user, server resident (fit)', kb(o?.rssPerUser), kb(p?.rssPerUser), kb(w?.rssPerUser), ratio(o?.rssPerUser, w?.rssPerUser), '≤ 24 KB'],
+          ['RSS per user, (last − base) ÷ users', kb(o?.rssPerUserLast), kb(p?.rssPerUserLast), kb(w?.rssPerUserLast), ratio(o?.rssPerUserLast, w?.rssPerUserLast), ''],
+          ['heap per user, server resident', kb(o?.heapPerUser), kb(p?.heapPerUser), kb(w?.heapPerUser), ratio(o?.heapPerUser, w?.heapPerUser), ''],
+          ['RSS per user after the idle stop', kb(o?.afterIdle?.rssPerUser), 'n/a (no idle stop)', kb(w?.rssPerUserLast), ratio(o?.afterIdle?.rssPerUser, w?.rssPerUserLast), '≤ 10 KB'],
+          ['heap per user after the idle stop', kb(o?.afterIdle?.heapPerUser), 'n/a', kb(w?.heapPerUserLast), ratio(o?.afterIdle?.heapPerUser, w?.heapPerUserLast), ''],
+          ['server CPU with every user idle (heartbeats every 30 s)', o?.afterIdle === undefined || o.afterIdle === null ? 'n/a' : `${fmt(o.afterIdle.idleCpuCores * 100)}% of a core`, 'n/a', '', '', '≤ 10% at 50,000'],
+          ['base RSS (no users)', kb(o?.base.rss), kb(p?.base.rss), kb(w?.base.rss), '', ''],
+          ['users in 2 GiB RSS (extrapolated)', fmt(o?.usersIn2GiB ?? Number.NaN, 3), fmt(p?.usersIn2GiB ?? Number.NaN, 3), fmt(w?.usersIn2GiB ?? Number.NaN, 3), ratio(o?.usersIn2GiB, w?.usersIn2GiB), '≥ 50,000'],
+          ['connects per second (GET + socket + join)', fmt(o?.connectPerSecond ?? Number.NaN), fmt(p?.connectPerSecond ?? Number.NaN), `${fmt(w?.connectPerSecond ?? Number.NaN)} (socket only)`, '', ''],
+        ],
+      ),
+    );
+  }
+
+  const so = r.steady[OURS];
+  const sp = r.steady[PEER];
+  const se = r.steady[RAW];
+  if (so !== undefined || se !== undefined) {
+    out.push(`\n**Round trip at a fixed rate** (${fmt(so?.offered ?? se?.offered ?? Number.NaN)} events/s in total, toggles; event sent → reply received)\n`);
+    out.push(
+      table(
+        ['figure', OURS, PEER, 'raw `ws` echo', 'ours ÷ raw', 'target'],
+        [
+          ['achieved events/s', fmt(so?.achieved ?? Number.NaN), fmt(sp?.achieved ?? Number.NaN), fmt(se?.achieved ?? Number.NaN), '', ''],
+          ['p50', ms(so?.latencyMs.p50), ms(sp?.latencyMs.p50), ms(se?.latencyMs.p50), ratio(so?.latencyMs.p50, se?.latencyMs.p50), '≤ 1 ms'],
+          ['p99', ms(so?.latencyMs.p99), ms(sp?.latencyMs.p99), ms(se?.latencyMs.p99), ratio(so?.latencyMs.p99, se?.latencyMs.p99), '≤ 1.5× raw'],
+          ['max', ms(so?.latencyMs.max, 3), ms(sp?.latencyMs.max, 3), ms(se?.latencyMs.max, 3), ratio(so?.latencyMs.max, se?.latencyMs.max), ''],
+          ['server CPU per event', `${fmt(so?.cpuUsPerEvent ?? Number.NaN)} µs`, `${fmt(sp?.cpuUsPerEvent ?? Number.NaN)} µs`, `${fmt(se?.cpuUsPerEvent ?? Number.NaN)} µs`, ratio(so?.cpuUsPerEvent, se?.cpuUsPerEvent), ''],
+          ['failed or unanswered', fmt(so?.failed ?? Number.NaN), fmt(sp?.failed ?? Number.NaN), fmt(se?.failed ?? Number.NaN), '', '0'],
+        ],
+      ),
+    );
+  }
+
+  const labels = Object.keys(r.sweep);
+  if (labels.length > 0) {
+    const rates = r.sweep[labels[0] as string]?.map((x) => x.offered) ?? [];
+    out.push('\n**Round trip against offered load** (p50 / p99, ms; the plot is `docs/load-latency.svg`)\n');
+    out.push(
+      table(
+        ['events/s', ...labels],
+        rates.map((rate, i) => [fmt(rate, 6), ...labels.map((l) => {
+          const x = r.sweep[l]?.[i];
+          return x === undefined ? 'n/a' : `${fmt(x.latencyMs.p50, 3)} / ${fmt(x.latencyMs.p99, 3)}${x.failed > 0 ? ` (${x.failed} failed)` : ''}`;
+        })]),
+      ),
+    );
+  }
+
+  const mo = r.max[OURS];
+  const mp = r.max[PEER];
+  const b = r.sqliteBaseline;
+  if (mo !== undefined || b !== undefined) {
+    out.push('\n**Throughput, closed loop** (each socket keeps one event in flight, at most 19/s, under our 20/s limit)\n');
+    out.push(
+      table(
+        ['figure', OURS, `${PEER} (in memory, not durable)`, 'raw SQLite commit (WAL, FULL)', 'ours ÷ raw', 'target'],
+        [
+          ['events (commits) per second', fmt(mo?.achieved ?? Number.NaN), fmt(mp?.achieved ?? Number.NaN), fmt(b?.commitsPerSecond ?? Number.NaN), ratio(mo?.achieved, b?.commitsPerSecond), '≥ 3,000 durable/s'],
+          ['round trip p50 / p99', `${ms(mo?.latencyMs.p50)} / ${ms(mo?.latencyMs.p99)}`, `${ms(mp?.latencyMs.p50)} / ${ms(mp?.latencyMs.p99)}`, `${fmt((b?.commitUs.p50 ?? Number.NaN) / 1000)} / ${fmt((b?.commitUs.p99 ?? Number.NaN) / 1000)} ms`, '', ''],
+          ['server CPU', `${fmt(mo?.cpuCores ?? Number.NaN)} cores`, `${fmt(mp?.cpuCores ?? Number.NaN)} cores`, '', '', ''],
+          ['failed', fmt(mo?.failed ?? Number.NaN), fmt(mp?.failed ?? Number.NaN), '', '', '0'],
+        ],
+      ),
+    );
+  }
+
+  const to = r.storms[OURS];
+  const tp = r.storms[PEER];
+  if (to !== undefined || tp !== undefined) {
+    out.push(`\n**Reconnect storm** (ours: restarted, every user cold; ${PEER}: sockets dropped, server kept)\n`);
+    out.push(
+      table(
+        ['figure', OURS, PEER, 'target'],
+        [
+          ['cold join one at a time, p50 / p99', `${ms(to?.coldJoinMs.p50)} / ${ms(to?.coldJoinMs.p99)}`, `${ms(tp?.coldJoinMs.p50)} / ${ms(tp?.coldJoinMs.p99)}`, '≤ 2 ms / ≤ 10 ms'],
+          ['tabs reconnecting at once', fmt(to?.users ?? Number.NaN, 6), fmt(tp?.users ?? Number.NaN, 6), ''],
+          ['time to full service', ms(to?.fullServiceMs, 4), ms(tp?.fullServiceMs, 4), ''],
+          ['activations per second', fmt(to?.activationsPerSecond ?? Number.NaN), fmt(tp?.activationsPerSecond ?? Number.NaN), '≥ 1,000'],
+          ['join round trip in the storm, p50 / p99', `${ms(to?.joinMs.p50)} / ${ms(to?.joinMs.p99)}`, `${ms(tp?.joinMs.p50)} / ${ms(tp?.joinMs.p99)}`, ''],
+          ['retries / failed', `${to?.retries ?? 'n/a'} / ${to?.failed ?? 'n/a'}`, `${tp?.retries ?? 'n/a'} / ${tp?.failed ?? 'n/a'}`, '0'],
+          ['server CPU during the storm', `${fmt(to?.cpuCores ?? Number.NaN)} cores`, `${fmt(tp?.cpuCores ?? Number.NaN)} cores`, ''],
+        ],
+      ),
+    );
+  }
+
+  const wo = r.wire[OURS];
+  const wp = r.wire[PEER];
+  if (wo !== undefined || wp !== undefined) {
+    const names = [...new Set([...Object.keys(wo ?? {}), ...Object.keys(wp ?? {})])];
+    const cell = (s: WireSample | null | undefined) =>
+      s === undefined || s === null ? 'n/a' : s.error !== undefined ? `not measured: ${s.error}` : `${fmt(s.up, 6)} / ${fmt(s.down, 9)}`;
+    out.push('\n**Bytes on the wire** (frame text, client → server / server → client, reply and any push that follows)\n');
+    out.push(
+      table(
+        ['action', OURS, PEER, 'ours ÷ peer (down)', 'target'],
+        names.map((n) => [
+          n,
+          cell(wo?.[n]),
+          cell(wp?.[n]),
+          wo?.[n]?.error === undefined && wp?.[n]?.error === undefined ? ratio(wo?.[n]?.down ?? undefined, wp?.[n]?.down ?? undefined) : 'n/a',
+          n.startsWith('toggle in') ? '≤ 200 B down, ≤ 120 B up' : n.startsWith('mount (join reply), 100') ? '≤ 14 KB' : n.startsWith('dead render') ? '≤ 32 KB' : '',
+        ]),
+      ),
+    );
+  }
+  return `${out.join('\n')}\n`;
+}

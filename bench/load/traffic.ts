@@ -1,0 +1,164 @@
+/**
+ * Driving events: an open loop at a fixed total rate (latency under a given offered load)
+ * and a closed loop (the most a server completes). Both time each event from `send` to its
+ * reply, and read the server's CPU time from /proc around the measured window.
+ */
+import type { Reply } from './client.js';
+import { cpuSecondsOf, sleep } from './proc.js';
+import { type Summary, summarize } from './stats.js';
+
+/** Something that sends one event and resolves with its reply. */
+export type Sender = () => Promise<Reply>;
+
+export interface TrafficResult {
+  /** Events per second asked for (open loop) or NaN (closed loop). */
+  offered: number;
+  /** Replies per second received in the measured window. */
+  achieved: number;
+  latencyMs: Summary;
+  /** Events that got an error reply, no reply, or a closed socket. */
+  failed: number;
+  /** Server CPU seconds per replied event, in microseconds (NaN without a pid). */
+  cpuUsPerEvent: number;
+  /** Server CPU use over the window, in cores. */
+  cpuCores: number;
+}
+
+interface Window {
+  latencies: number[];
+  failed: number;
+}
+
+/** What a loop measured between `start` and `end`, with the server's CPU over it. */
+async function measure(pid: number | null, warmupMs: number, durationMs: number, body: (inWindow: () => boolean, w: Window) => Promise<void>) {
+  const w: Window = { latencies: [], failed: 0 };
+  const t0 = performance.now();
+  const windowStart = t0 + warmupMs;
+  const windowEnd = t0 + warmupMs + durationMs;
+  let cpuStart = Number.NaN;
+  const cpuTimer = setTimeout(() => {
+    if (pid !== null) cpuStart = cpuSecondsOf(pid);
+  }, warmupMs);
+  const inWindow = () => {
+    const now = performance.now();
+    return now >= windowStart && now < windowEnd;
+  };
+  await body(inWindow, w);
+  clearTimeout(cpuTimer);
+  const cpuEnd = pid === null ? Number.NaN : cpuSecondsOf(pid);
+  const seconds = Math.max(1e-9, (Math.min(performance.now(), windowEnd) - windowStart) / 1000);
+  return { w, seconds, cpu: cpuEnd - cpuStart };
+}
+
+/**
+ * Sends `rate` events per second in total, spread round-robin over `senders`, for
+ * `warmupMs + durationMs`; latencies of events sent in the last `durationMs` count. Waits up
+ * to `drainMs` for late replies (a reply later than that counts as failed).
+ */
+export async function openLoop(senders: readonly Sender[], rate: number, warmupMs: number, durationMs: number, pid: number | null, drainMs = 10_000): Promise<TrafficResult> {
+  const { w, seconds, cpu } = await measure(pid, warmupMs, durationMs, async (inWindow, w) => {
+    const t0 = performance.now();
+    const end = t0 + warmupMs + durationMs;
+    let sent = 0;
+    let next = Math.floor(Math.random() * senders.length);
+    const outstanding = new Set<Promise<void>>();
+    let countedInFlight = 0;
+    while (performance.now() < end) {
+      const due = Math.floor(((performance.now() - t0) * rate) / 1000) - sent;
+      for (let i = 0; i < due; i++) {
+        const sender = senders[next] as Sender;
+        next = (next + 1) % senders.length;
+        sent++;
+        const counted = inWindow();
+        if (counted) countedInFlight++;
+        const p = sender().then(
+          (r) => {
+            if (!counted) return;
+            countedInFlight--;
+            if (r.status === 'ok') w.latencies.push(r.ms);
+            else w.failed++;
+          },
+          () => {
+            if (!counted) return;
+            countedInFlight--;
+            w.failed++;
+          },
+        );
+        outstanding.add(p);
+        void p.finally(() => outstanding.delete(p));
+      }
+      await sleep(1);
+    }
+    await Promise.race([Promise.all(outstanding), sleep(drainMs)]);
+    // Whatever is still unanswered after the drain counts as failed.
+    w.failed += countedInFlight;
+  });
+  const replied = w.latencies.length;
+  return {
+    offered: rate,
+    achieved: replied / seconds,
+    latencyMs: summarize(w.latencies),
+    failed: w.failed,
+    cpuUsPerEvent: (cpu / Math.max(1, replied)) * 1e6,
+    cpuCores: cpu / seconds,
+  };
+}
+
+/**
+ * Every sender keeps one event in flight (sending the next when the reply arrives), at most
+ * `perSenderRate` per second each, for `warmupMs + durationMs`.
+ */
+export async function closedLoop(senders: readonly Sender[], perSenderRate: number, warmupMs: number, durationMs: number, pid: number | null): Promise<TrafficResult> {
+  const spacing = Number.isFinite(perSenderRate) ? 1000 / perSenderRate : 0;
+  const { w, seconds, cpu } = await measure(pid, warmupMs, durationMs, async (inWindow, w) => {
+    const end = performance.now() + warmupMs + durationMs;
+    await Promise.all(
+      senders.map(async (send, i) => {
+        // Spread the first sends so the senders do not march in lockstep.
+        await sleep((i % 50) * (spacing / 50));
+        while (performance.now() < end) {
+          const started = performance.now();
+          try {
+            const r = await send();
+            if (inWindow()) {
+              if (r.status === 'ok') w.latencies.push(r.ms);
+              else w.failed++;
+            }
+          } catch {
+            if (inWindow()) w.failed++;
+            return;
+          }
+          const wait = spacing - (performance.now() - started);
+          if (wait > 0) await sleep(wait);
+        }
+      }),
+    );
+  });
+  return {
+    offered: Number.NaN,
+    achieved: w.latencies.length / seconds,
+    latencyMs: summarize(w.latencies),
+    failed: w.failed,
+    cpuUsPerEvent: (cpu / Math.max(1, w.latencies.length)) * 1e6,
+    cpuCores: cpu / seconds,
+  };
+}
+
+/**
+ * Waits until the server is quiet again (under 5% of a core over half a second), so that the
+ * backlog of an overloaded run does not land on the next measurement. Gives up after `maxMs`
+ * and says how long it waited.
+ */
+export async function quiesce(pid: number | null, maxMs = 60_000): Promise<number> {
+  const started = performance.now();
+  if (pid === null) {
+    await sleep(2_000);
+    return performance.now() - started;
+  }
+  while (performance.now() - started < maxMs) {
+    const before = cpuSecondsOf(pid);
+    await sleep(500);
+    if (cpuSecondsOf(pid) - before < 0.025) break;
+  }
+  return performance.now() - started;
+}
