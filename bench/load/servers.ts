@@ -165,6 +165,8 @@ export async function appSpec(workDir: string, dataDir: string, env: Record<stri
       SECRET_KEY_BASE: LOAD_SECRET,
       LOG_LEVEL: 'warn',
       SHUTDOWN_TIMEOUT_MS: '10000',
+      // The generator opens thousands of sockets from a handful of loopback addresses.
+      MAX_SOCKETS_PER_ADDRESS: '1000000',
       ...env,
     },
     port: p,
@@ -174,7 +176,8 @@ export async function appSpec(workDir: string, dataDir: string, env: Record<stri
   };
 }
 
-const PEER_SOURCE = '/work/shared/peers/liveviewjs-todo';
+/** The peer's source: `PEER_DIR`, or the checkout beside this repository's parent folder. */
+const PEER_SOURCE = process.env.PEER_DIR ?? join(ROOT, '../shared/peers/liveviewjs-todo');
 
 /**
  * Copies the LiveViewJS peer to `<tmp>/todo-live-load-peer`, installs its dependencies from

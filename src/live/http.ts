@@ -1,7 +1,8 @@
 /**
  * The HTTP side of the live layer, as one Fastify plugin: the first ("dead") render of every
  * live route, and the `/live/websocket` endpoint with its checks before the upgrade (Origin
- * allow-list, CSRF token bound to the session cookie, serializer version, sockets per session).
+ * allow-list, CSRF token bound to the session cookie, serializer version, sockets per session
+ * and per client address).
  *
  * The dead render goes through the same `DiffTracker.mount` → `renderedToHTML` path as the
  * join reply, so the first paint and the live tree cannot disagree.
@@ -21,10 +22,16 @@ import type { PubSub } from './pubsub.js';
 import { renderedToHTML } from './render-html.js';
 import { type LiveRoute, LiveRouter, type LiveRouteSpec } from './router.js';
 import { SessionCookie } from './session.js';
-import { type ConnectionIdentity, LiveSocketServer, type SocketLimits } from './socket-server.js';
+import { addressGroup, type ConnectionIdentity, LiveSocketServer, type SocketLimits } from './socket-server.js';
 import { escapeHTML } from './template.js';
 import { CsrfTokens, deriveKeys, ViewTokens } from './tokens.js';
 import { ViewSocketImpl } from './view-socket.js';
+
+/** Default of {@link LiveEndpointOptions.maxSocketsPerSession}: tabs of one browser. */
+export const DEFAULT_MAX_SOCKETS_PER_SESSION = 10;
+
+/** Default of {@link LiveEndpointOptions.maxSocketsPerAddress}: a household or small office behind one address. */
+export const DEFAULT_MAX_SOCKETS_PER_ADDRESS = 50;
 
 /** WebSocket frames above this size close the socket with 1009. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -68,6 +75,12 @@ export interface LiveEndpointOptions {
   limits?: Partial<SocketLimits>;
   /** Sockets one session may hold open at once. Default 10. */
   maxSocketsPerSession?: number;
+  /**
+   * Sockets one client address may hold open at once, whatever sessions they carry (an IPv6
+   * address counts as its /64; see {@link addressGroup}). The address is Fastify's
+   * `request.ip`, so it is the forwarded one only when the app trusts its proxy. Default 50.
+   */
+  maxSocketsPerAddress?: number;
   /** Maximum age of view tokens; two weeks by default. */
   tokenMaxAgeMs?: number;
   /** Receives connection, refusal and view failure lines (a pino logger fits). */
@@ -219,11 +232,16 @@ export class LiveEndpoint {
       // Non-browser clients send no Origin; they must then prove the session with the token.
       return { status: 403, message: 'no origin and no valid CSRF token' };
     }
-    if (sessionId !== null && this.sockets.connectionsOf(sessionId) >= (this.#o.maxSocketsPerSession ?? 10)) {
+    if (sessionId !== null && this.sockets.connectionsOf(sessionId) >= (this.#o.maxSocketsPerSession ?? DEFAULT_MAX_SOCKETS_PER_SESSION)) {
       return { status: 429, message: 'too many sockets for this session' };
     }
+    // A fresh cookie per socket gets past the session cap; the address does not change.
+    const group = addressGroup(request.ip);
+    if (group !== null && this.sockets.connectionsFrom(group) >= (this.#o.maxSocketsPerAddress ?? DEFAULT_MAX_SOCKETS_PER_ADDRESS)) {
+      return { status: 429, message: 'too many sockets from this address' };
+    }
     if (request.headers.upgrade?.toLowerCase() !== 'websocket') return null;
-    this.#identities.set(request, { sessionId, csrfValid, remoteAddress: request.ip });
+    this.#identities.set(request, { sessionId, csrfValid, remoteAddress: request.ip, addressGroup: group });
     return null;
   }
 

@@ -44,6 +44,7 @@ export { type ChannelLogger, decodeEventValue, ViewChannel, type ViewChannelOpti
 export { liveViewServer, type ViewCast, type ViewHandle, ViewServers, type ViewStartArg } from './channel-server.js';
 export { type DecodedFrame, decodeFrame, encodeFrame } from './frames.js';
 export {
+  addressGroup,
   CloseCodes,
   type ConnectionIdentity,
   DEFAULT_SOCKET_LIMITS,
@@ -55,6 +56,8 @@ export { TokenBucket } from './rate-limit.js';
 
 // --- HTTP and security ----------------------------------------------------------------------
 export {
+  DEFAULT_MAX_SOCKETS_PER_ADDRESS,
+  DEFAULT_MAX_SOCKETS_PER_SESSION,
   type LayoutContext,
   type LiveEndpointOptions,
   type LiveLayout,

@@ -7,6 +7,7 @@
  * catch for us). Outgoing frames go through one guarded `send` that is a no-op on a closing
  * socket and closes sockets whose readers fall behind.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import type { WebSocket } from 'ws';
 import { isTodoLiveError } from '../errors.js';
 import { joinUrl } from './channel.js';
@@ -49,7 +50,10 @@ export interface SocketLimits {
   maxBadFrames: number;
   /** Views joined at once on one socket. */
   maxChannels: number;
-  /** Bytes queued for a reader before it is considered too slow and closed. */
+  /**
+   * Bytes queued for a reader beyond which it is considered too slow: the next frame closes
+   * the socket instead of being queued. One frame may be larger than this.
+   */
   maxBufferedBytes: number;
   /** Close a socket that sent nothing (not even a heartbeat) for this long. */
   idleTimeoutMs: number;
@@ -77,8 +81,13 @@ export interface ConnectionIdentity {
   sessionId: string | null;
   /** Whether `_csrf_token` matched the session; without it every join answers `stale`. */
   csrfValid: boolean;
-  /** For logs only. */
+  /** The client's address as the HTTP layer sees it (behind a trusted proxy, the forwarded one); for logs. */
   remoteAddress?: string | undefined;
+  /**
+   * What per-address caps count against: the address, or its network where one client
+   * commonly holds many addresses (see {@link addressGroup}). Null or absent: not counted.
+   */
+  addressGroup?: string | null | undefined;
 }
 
 export interface LiveSocketServerOptions {
@@ -103,7 +112,8 @@ export class LiveSocketServer {
   readonly #o: LiveSocketServerOptions;
   readonly limits: SocketLimits;
   readonly #connections = new Set<Connection>();
-  readonly #perSession = new Map<string, number>();
+  readonly #perSession = new Counts();
+  readonly #perAddress = new Counts();
   #draining = false;
   #nextId = 1;
 
@@ -124,7 +134,12 @@ export class LiveSocketServer {
 
   /** Open connections of one session (to cap sockets per session at upgrade). */
   connectionsOf(sessionId: string): number {
-    return this.#perSession.get(sessionId) ?? 0;
+    return this.#perSession.get(sessionId);
+  }
+
+  /** Open connections from one address group (to cap sockets per address at upgrade). */
+  connectionsFrom(addressGroup: string): number {
+    return this.#perAddress.get(addressGroup);
   }
 
   /** Takes over an upgraded WebSocket. */
@@ -133,18 +148,16 @@ export class LiveSocketServer {
       ws.close(CloseCodes.GOING_AWAY, 'draining');
       return;
     }
+    const { sessionId } = identity;
+    const group = identity.addressGroup ?? null;
     const conn = new Connection(this.#nextId++, ws, identity, this.#o, this.limits, () => {
       this.#connections.delete(conn);
-      if (identity.sessionId !== null) {
-        const n = (this.#perSession.get(identity.sessionId) ?? 1) - 1;
-        if (n <= 0) this.#perSession.delete(identity.sessionId);
-        else this.#perSession.set(identity.sessionId, n);
-      }
+      this.#perSession.release(sessionId);
+      this.#perAddress.release(group);
     });
     this.#connections.add(conn);
-    if (identity.sessionId !== null) {
-      this.#perSession.set(identity.sessionId, (this.#perSession.get(identity.sessionId) ?? 0) + 1);
-    }
+    this.#perSession.take(sessionId);
+    this.#perAddress.take(group);
   }
 
   /**
@@ -167,6 +180,49 @@ export class LiveSocketServer {
   async close(): Promise<void> {
     await this.drain({ batchSize: Number.MAX_SAFE_INTEGER, intervalMs: 0 });
   }
+}
+
+/** Open connections per key; a key whose count drops to zero is forgotten. */
+class Counts {
+  readonly #counts = new Map<string, number>();
+
+  get(key: string): number {
+    return this.#counts.get(key) ?? 0;
+  }
+
+  take(key: string | null): void {
+    if (key !== null) this.#counts.set(key, this.get(key) + 1);
+  }
+
+  release(key: string | null): void {
+    if (key === null) return;
+    const n = this.get(key) - 1;
+    if (n <= 0) this.#counts.delete(key);
+    else this.#counts.set(key, n);
+  }
+}
+
+/**
+ * The key a client address is counted under for per-address caps: an IPv4 address as it is
+ * (IPv4-mapped IPv6 included), an IPv6 address as its /64, since one host or home is usually
+ * given a whole /64 and could otherwise open sockets from a fresh address each time. Null
+ * for something that is not an IP address.
+ */
+export function addressGroup(address: string | undefined): string | null {
+  if (address === undefined) return null;
+  const bare = address.replace(/%.*$/, '');
+  if (isIPv4(bare)) return bare;
+  if (!isIPv6(bare)) return null;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
+  if (mapped !== null) return mapped[1]!;
+  const [head = '', tail] = bare.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  // A trailing dotted quad counts as two groups; it lies past the first four in any case.
+  const missing = Math.max(0, 8 - left.length - right.length);
+  const groups = tail === undefined ? left : [...left, ...Array<string>(missing).fill('0'), ...right];
+  const prefix = groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, ''));
+  return `${prefix.join(':')}::/64`;
 }
 
 /** One WebSocket connection and the views joined over it. */
@@ -415,10 +471,15 @@ class Connection {
     this.#send(encodeFrame(joinRef, ref, topic, ChannelEvents.REPLY, { status, response }));
   }
 
-  /** The one way out: a no-op once the socket is closing; closes readers that fall behind. */
+  /**
+   * The one way out: a no-op once the socket is closing; closes readers that fall behind.
+   * The bound is on what is already queued, not on the frame at hand: a reader that keeps up
+   * gets a frame of any size (a large list's join reply), one that stopped reading is cut off
+   * at its next frame, so a socket holds at most the bound plus one frame.
+   */
   #send(text: string): void {
     if (this.#ws.readyState !== OPEN) return;
-    if (this.#ws.bufferedAmount + text.length > this.#limits.maxBufferedBytes) {
+    if (this.#ws.bufferedAmount > this.#limits.maxBufferedBytes) {
       this.#o.logger?.warn({ conn: this.#id, buffered: this.#ws.bufferedAmount }, 'live socket reader too slow; closing');
       this.#ws.terminate();
       return;

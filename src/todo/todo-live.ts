@@ -6,7 +6,7 @@
  *
  * The user is the signed session cookie's random id: a browser is an anonymous identity.
  */
-import { isTodoLiveError } from '../errors.js';
+import { ErrorCodes, isTodoLiveError } from '../errors.js';
 import { defineView, type LiveView, type ViewSocket } from '../live/index.js';
 import type { Mutation, TodoList } from '../store/index.js';
 import { newOpId, parseTodoEvent, type TodoEvent, TodoEvents } from './events.js';
@@ -16,7 +16,10 @@ import { type CommandOutcome, type TodoCommand, type TodosChanged, userTopic } f
 
 /** What the view needs from the per-user servers (see `TodoService`). */
 export interface TodoBackend {
+  /** The committed list, activating the user (their server, their "last seen"). */
   load(userId: string): Promise<TodoList>;
+  /** The committed list without activating or recording anything. */
+  peek(userId: string): Promise<TodoList>;
   command(userId: string, command: TodoCommand): Promise<CommandOutcome>;
 }
 
@@ -44,6 +47,7 @@ export interface TodoAssigns {
 export const TODO_VIEW_NAME = 'todos';
 
 const NOT_SAVED = 'Your change could not be saved. Please try again.';
+const READ_ONLY = 'Your list is shown as last saved, but changes cannot be saved right now. Please try again in a moment.';
 
 /** Builds the view over a backend. */
 export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, TodosChanged> {
@@ -64,7 +68,7 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
       options.onFailure?.(err, userId);
       socket.assign({ notice: NOT_SAVED });
       try {
-        accept(socket, await backend.load(userId));
+        accept(socket, await backend.peek(userId));
       } catch (reloadErr) {
         options.onFailure?.(reloadErr, userId);
       }
@@ -168,8 +172,24 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
     name: TODO_VIEW_NAME,
     async mount(_params, session, socket) {
       const userId = session.id;
-      if (socket.connected) socket.subscribe(userTopic(userId));
-      const list = await backend.load(userId);
+      let list: TodoList;
+      let notice: string | null = null;
+      if (socket.connected) {
+        socket.subscribe(userTopic(userId));
+        try {
+          list = await backend.load(userId);
+        } catch (err) {
+          // The user's server could not start (too many resident users, or crashing over and
+          // over): show the saved list and say why changes fail; each change tries again.
+          if (!isTodoLiveError(err, ErrorCodes.ACTOR_UNAVAILABLE)) throw err;
+          options.onFailure?.(err, userId);
+          list = await backend.peek(userId);
+          notice = READ_ONLY;
+        }
+      } else {
+        // The first render may be a visitor who never connects: read, start and write nothing.
+        list = await backend.peek(userId);
+      }
       socket.assign({
         userId,
         list,
@@ -179,7 +199,7 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
         addOp: newOpId(),
         bulkOp: newOpId(),
         editing: null,
-        notice: null,
+        notice,
       });
     },
     handleParams(_params, uri, socket) {

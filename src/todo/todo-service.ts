@@ -4,6 +4,7 @@
  * elsewhere, by the cleanup or another node, reaches the user's open tabs).
  */
 import type { ActorSystem, Supervisor, SupervisorOptions } from '../actors/index.js';
+import { isTodoLiveError } from '../errors.js';
 import type { PubSub } from '../live/index.js';
 import type { CleanupResult, TodoList, TodoStore } from '../store/index.js';
 import { CLEANUP_SERVER, type CleanupServerType, defineCleanupServer } from './cleanup-server.js';
@@ -34,12 +35,20 @@ export interface TodoServiceOptions {
   readonly callTimeoutMs?: number;
   /** Restart policy of the user servers. Default: 3 restarts in 5 s, then 10 s of quarantine. */
   readonly supervisor?: SupervisorOptions;
+  /**
+   * Most user servers resident at once (`MAX_RESIDENT_USERS`); activating one more is refused
+   * with `ACTOR_UNAVAILABLE` until others idle out. Default {@link DEFAULT_MAX_RESIDENT_USERS}.
+   */
+  readonly maxResidentUsers?: number;
   /** Wall-clock time for cached timestamps. Default `Date.now`. */
   readonly now?: () => number;
   /** Test-only fault injection; see {@link TodoFaults}. */
   readonly faults?: TodoFaults;
   readonly onCleanup?: (result: CleanupResult) => void;
 }
+
+/** Default of {@link TodoServiceOptions.maxResidentUsers}: far above normal use, a bound on a flood. */
+export const DEFAULT_MAX_RESIDENT_USERS = 100_000;
 
 const DEFAULT_SUPERVISOR: SupervisorOptions = {
   maxRestarts: 3,
@@ -74,7 +83,11 @@ export class TodoService implements TodoBackend {
       userRetentionMs: options.userRetentionMs,
       ...(options.onCleanup === undefined ? {} : { onRun: options.onCleanup }),
     });
-    this.supervisor = options.system.supervisor('todo-users', { ...DEFAULT_SUPERVISOR, ...options.supervisor });
+    this.supervisor = options.system.supervisor('todo-users', {
+      ...DEFAULT_SUPERVISOR,
+      maxChildren: options.maxResidentUsers ?? DEFAULT_MAX_RESIDENT_USERS,
+      ...options.supervisor,
+    });
   }
 
   /** Starts the cleanup server and listens to the store's commits. */
@@ -107,9 +120,30 @@ export class TodoService implements TodoBackend {
     this.#unsubscribe = null;
   }
 
-  /** The user's committed list, starting the user's server if needed. */
+  /** The user's committed list, starting the user's server if needed (which records the user as seen). */
   async load(userId: string): Promise<TodoList> {
     return (await this.#ref(userId).call({ type: 'load' }, this.#callOptions())) as TodoList;
+  }
+
+  /**
+   * The user's committed list without starting the user's server and without writing: from
+   * the server's cache when it is resident, else straight from the store. For readers that
+   * may never come back (a first page load, a crawler), so a flood of them costs neither
+   * servers nor stored users.
+   */
+  async peek(userId: string): Promise<TodoList> {
+    const running = this.#o.system.lookup(this.todoServer, userId);
+    if (running !== undefined) {
+      try {
+        return (await running.call({ type: 'load' }, this.#callOptions())) as TodoList;
+      } catch (err) {
+        // Busy, stopping or just crashed: the store holds every commit the cache does.
+        if (!isTodoLiveError(err) || !err.code.startsWith('ACTOR_')) throw err;
+        return this.#o.store.load(userId);
+      }
+    }
+    this.#o.faults?.beforeLoad?.(userId);
+    return this.#o.store.load(userId);
   }
 
   /** Applies a command through the user's server; resolves once it is durable (or refused). */

@@ -113,6 +113,7 @@ async function assemble(
     userRetentionMs: config.userRetentionMs,
     maxTitleLength: config.maxTitleLength,
     maxTodosPerUser: config.maxTodosPerUser,
+    maxResidentUsers: config.maxResidentUsers,
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.faults === undefined ? {} : { faults: options.faults }),
     onCleanup: (r) => {
@@ -135,6 +136,7 @@ async function assemble(
     pubsub,
     secureCookie: config.publicUrl.startsWith('https:'),
     assets: { 'app.js': manifest.js, 'app.css': manifest.css },
+    maxSocketsPerAddress: config.maxSocketsPerAddress,
     logger: log,
   });
 

@@ -47,6 +47,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   maxTitleLength: number;
   maxTodosPerUser: number;
+  /** Most user servers in memory at once; activating one more is refused until others idle out. */
+  maxResidentUsers: number;
+  /** Most live sockets open at once from one client address (an IPv6 /64). */
+  maxSocketsPerAddress: number;
   trustProxy: boolean;
 }
 
@@ -70,6 +74,8 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: duration(10 * SECOND),
   MAX_TITLE_LENGTH: z.coerce.number().int().min(500).max(10_000).default(500),
   MAX_TODOS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(1000),
+  MAX_RESIDENT_USERS: z.coerce.number().int().min(1).default(100_000),
+  MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
 });
 
@@ -149,6 +155,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     maxTitleLength: e.MAX_TITLE_LENGTH,
     maxTodosPerUser: e.MAX_TODOS_PER_USER,
+    maxResidentUsers: e.MAX_RESIDENT_USERS,
+    maxSocketsPerAddress: e.MAX_SOCKETS_PER_ADDRESS,
     trustProxy: e.TRUST_PROXY === 'true',
   };
 }

@@ -30,6 +30,8 @@ export function helmetOptions(publicUrl: string, allowedOrigins: readonly string
         ...(https ? { upgradeInsecureRequests: [] } : {}),
       },
     },
+    // The legacy header must say what frame-ancestors says, for browsers that only read it.
+    frameguard: { action: 'deny' },
     strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
     referrerPolicy: { policy: 'same-origin' },
     crossOriginEmbedderPolicy: false,

@@ -228,13 +228,39 @@ describe('bad frames', () => {
     assert.equal((await client.closed).code, 1008);
   });
 
-  it('closes a reader whose outgoing buffer would pass the bound', async () => {
+  it('sends a reader that keeps up a frame larger than the buffer bound', async () => {
     const tight = await startFixtureServer({ withAssets: false, limits: { maxBufferedBytes: 64 } });
     try {
       const client = await LiveClient.open(tight.baseUrl, '/counter');
-      const join = client.join().catch(() => 'closed');
-      assert.equal((await client.closed).code, 1006);
-      assert.equal(await join, 'closed');
+      const reply = await client.join();
+      assert.equal(reply.status, 'ok', 'the join reply (far above 64 bytes) arrived');
+      assert.equal((await client.click('inc')).status, 'ok');
+      await client.close();
+    } finally {
+      await tight.close();
+    }
+  });
+
+  it('closes a reader that stopped reading once what is queued for it passes the bound', { timeout: 30_000 }, async () => {
+    const bound = 64 * 1024;
+    const tight = await startFixtureServer({ withAssets: false, limits: { maxBufferedBytes: bound, eventBurst: 1000, eventsPerSecond: 1000 } });
+    try {
+      const client = await LiveClient.open(tight.baseUrl, '/form');
+      await client.join();
+      (client.socket as unknown as { _socket: import('node:net').Socket })._socket.pause();
+      // Each change echoes a fresh 30,000-character draft twice: about 60 KB out per event.
+      let sent = 0;
+      while (tight.endpoint.sockets.size > 0 && sent < 400) {
+        if (client.socket.readyState !== client.socket.OPEN) break;
+        const title = `${sent} ${'d'.repeat(30_000)}`;
+        client.sendFrame([client.joinRef, String(100 + sent), client.topic, 'event', { type: 'form', event: 'validate', value: `item[title]=${title}` }]);
+        sent++;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      const deadline = Date.now() + 5000;
+      while (tight.endpoint.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(tight.endpoint.sockets.size, 0, `the server closed the socket (after ${sent} events)`);
+      client.socket.terminate();
     } finally {
       await tight.close();
     }

@@ -201,10 +201,7 @@ describe('protective headers on every response', () => {
 
   it(
     'denies framing in the legacy header too, matching frame-ancestors',
-    {
-      skip,
-      todo: "src/web/security-headers.ts leaves helmet's X-Frame-Options at SAMEORIGIN while the CSP says frame-ancestors 'none'; browsers without CSP frame-ancestors would allow same-origin framing (set frameguard: { action: 'deny' })",
-    },
+    { skip },
     async () => {
       const res = await fetch(`${server.url}/`);
       assert.equal(res.headers.get('x-frame-options'), 'DENY');

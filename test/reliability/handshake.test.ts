@@ -252,29 +252,51 @@ describe('connection caps on the real app', () => {
     }
   });
 
-  it(
-    'caps the sockets one address can open with fresh identities at 50',
-    {
-      todo: 'src/live/http.ts #checkUpgrade caps sockets per session only: a client that fetches a new cookie per socket opens any number from one IP (design §2.2: ≤ 50 per IP)',
-    },
-    async () => {
-      const sockets = [];
-      let refusedAt = -1;
-      try {
-        for (let i = 0; i < 60 && refusedAt < 0; i++) {
-          const jar = new CookieJar();
-          const page = await LiveClient.fetchPage(server.url, '/', jar);
-          try {
-            sockets.push(await LiveClient.openSocket(server.url, page, jar));
-          } catch (err) {
-            assert.ok(err instanceof UpgradeRefused, String(err));
-            refusedAt = i;
-          }
+  it('caps the sockets one address can open with fresh identities at 50, and admits one again once a socket closed', async () => {
+    // Its own app: the sockets other tests keep open here come from the same address.
+    const own = await startApp();
+    const sockets = [];
+    let refusedAt = -1;
+    let refusal = 0;
+    try {
+      for (let i = 0; i < 60 && refusedAt < 0; i++) {
+        const jar = new CookieJar();
+        const page = await LiveClient.fetchPage(own.url, '/', jar);
+        try {
+          sockets.push(await LiveClient.openSocket(own.url, page, jar));
+        } catch (err) {
+          assert.ok(err instanceof UpgradeRefused, String(err));
+          refusedAt = i;
+          refusal = err.status;
         }
-        assert.equal(refusedAt, 50, 'the 51st socket from one address is refused');
-      } finally {
-        for (const ws of sockets) ws.terminate();
       }
-    },
-  );
+      assert.equal(refusedAt, 50, 'the 51st socket from one address is refused');
+      assert.equal(refusal, 429);
+      assert.equal(own.app.live.sockets.connectionsFrom('127.0.0.1'), 50);
+      const first = sockets.shift()!;
+      await new Promise((resolve) => {
+        first.once('close', resolve);
+        first.close();
+      });
+      const deadline = Date.now() + 2000;
+      let again = 0;
+      while (again !== 101 && Date.now() < deadline) {
+        const jar = new CookieJar();
+        const page = await LiveClient.fetchPage(own.url, '/', jar);
+        again = await LiveClient.openSocket(own.url, page, jar).then(
+          (ws) => {
+            sockets.push(ws);
+            return 101;
+          },
+          (err: unknown) => (err instanceof UpgradeRefused ? err.status : -1),
+        );
+        if (again !== 101) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(again, 101, 'a closed socket frees its place');
+    } finally {
+      for (const ws of sockets) ws.terminate();
+      await own.stop();
+      own.remove();
+    }
+  });
 });

@@ -73,10 +73,7 @@ describe('slow readers', () => {
 describe('anonymous page loads', () => {
   it(
     'serves a flood of cookie-less page loads without a user server or a stored user per request',
-    {
-      todo: 'the dead render of a first visit mounts TodoLive, whose mount calls backend.load (src/todo/todo-live.ts), which starts a todo-user server whose init writes store.touch (src/todo/todo-server.ts); the todo-users supervisor has no maxChildren (src/todo/todo-service.ts): 10,000 cookie-less GETs left 10,000 servers (+12 MB heap for USER_IDLE_MS) and 10,000 users rows kept for USER_RETENTION_MS',
-      timeout: 30_000,
-    },
+    { timeout: 30_000 },
     async () => {
       const servers = () => server.app.system.snapshot().filter((x) => x.type === 'todo-user').length;
       const before = servers();
@@ -120,10 +117,7 @@ function userRowExists(userId: string): boolean {
 describe('large lists', () => {
   it(
     'lets a user at both limits (1,000 todos of 500 characters) join',
-    {
-      todo: 'src/live/socket-server.ts #send terminates any frame larger than maxBufferedBytes (1 MiB, DEFAULT_SOCKET_LIMITS) even on an empty buffer; this join reply is ~1.1 MB, so the page reconnects forever',
-      timeout: 30_000,
-    },
+    { timeout: 30_000 },
     async () => {
       const jar = TodoTab.newBrowser();
       await LiveClient.fetchPage(server.url, '/', jar);

@@ -69,6 +69,7 @@ describe('the HTTP app', () => {
     assert.doesNotMatch(csp, /unsafe-inline|upgrade-insecure-requests/);
     assert.equal(res.headers['strict-transport-security'], undefined);
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.equal(res.headers['x-frame-options'], 'DENY', 'the legacy framing header agrees with frame-ancestors');
     assert.equal(res.headers['cache-control'], 'no-store');
   });
 

@@ -71,4 +71,17 @@ describe('loadConfig', () => {
       /expected scheme:\/\/host\[:port\]/,
     );
   });
+
+  it('bounds resident users and sockets per address, 100,000 and 50 unless told, refusing anything below 1', () => {
+    const defaults = loadConfig({ SECRET_KEY_BASE: longSecret }, { cwd: dir });
+    assert.equal(defaults.maxResidentUsers, 100_000);
+    assert.equal(defaults.maxSocketsPerAddress, 50);
+    const set = loadConfig({ SECRET_KEY_BASE: longSecret, MAX_RESIDENT_USERS: '2500', MAX_SOCKETS_PER_ADDRESS: '400' }, { cwd: dir });
+    assert.equal(set.maxResidentUsers, 2500);
+    assert.equal(set.maxSocketsPerAddress, 400);
+    assert.throws(
+      () => loadConfig({ SECRET_KEY_BASE: longSecret, MAX_RESIDENT_USERS: '0', MAX_SOCKETS_PER_ADDRESS: 'many' }, { cwd: dir }),
+      (err) => isTodoLiveError(err, 'CONFIG_INVALID') && /MAX_RESIDENT_USERS/.test(err.message) && /MAX_SOCKETS_PER_ADDRESS/.test(err.message),
+    );
+  });
 });
