@@ -39,6 +39,8 @@ export interface ViewChannelOptions {
   /** Params routed from `url`. */
   params: Params;
   session: LiveSession;
+  /** Whether the client's tracked static assets differ from the server's (see `StaticAssets`). */
+  staticChanged?: boolean;
   /** Writes one encoded frame to the client; must be safe on a closing socket. */
   send(text: string): void;
   /** Messages for the view's `handleInfo` go here (the server's mailbox). */
@@ -74,6 +76,7 @@ export class ViewChannel {
     this.#socket = new ViewSocketImpl({
       id: options.id,
       connected: true,
+      staticChanged: options.staticChanged === true,
       deliver: options.deliver,
       ...(options.pubsub === undefined ? {} : { pubsub: options.pubsub }),
     });

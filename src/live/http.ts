@@ -23,6 +23,7 @@ import { renderedToHTML } from './render-html.js';
 import { type LiveRoute, LiveRouter, type LiveRouteSpec } from './router.js';
 import { SessionCookie } from './session.js';
 import { addressGroup, type ConnectionIdentity, LiveSocketServer, type SocketLimits } from './socket-server.js';
+import { StaticAssets } from './static-tracking.js';
 import { escapeHTML } from './template.js';
 import { CsrfTokens, deriveKeys, ViewTokens } from './tokens.js';
 import { ViewSocketImpl } from './view-socket.js';
@@ -66,7 +67,11 @@ export interface LiveEndpointOptions {
   /** Adds `Secure` and the `__Host-` prefix to the session cookie (set behind https). */
   secureCookie?: boolean;
   cookieName?: string;
-  /** Logical asset name → URL, or read from a manifest file with {@link loadAssetManifest}. */
+  /**
+   * Logical asset name → URL, or read from a manifest file with {@link loadAssetManifest}.
+   * Joining clients whose `phx-track-static` URLs are not among these see
+   * `socket.staticChanged`.
+   */
   assets?: Readonly<Record<string, string>>;
   /** Extra JSON-safe session data signed into the view token at render time. */
   sessionData?: (request: FastifyRequest) => Record<string, unknown>;
@@ -137,6 +142,7 @@ export class LiveEndpoint {
       router: this.router,
       tokens: this.tokens,
       views,
+      staticAssets: StaticAssets.fromManifest(options.assets ?? {}),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });

@@ -53,6 +53,7 @@ export {
   type SocketLimits,
 } from './socket-server.js';
 export { TokenBucket } from './rate-limit.js';
+export { StaticAssets, trackedStatic } from './static-tracking.js';
 
 // --- HTTP and security ----------------------------------------------------------------------
 export {

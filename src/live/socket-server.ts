@@ -23,6 +23,7 @@ import {
 } from './protocol.js';
 import { TokenBucket } from './rate-limit.js';
 import type { LiveRouter } from './router.js';
+import { type StaticAssets, trackedStatic } from './static-tracking.js';
 import type { ViewSessionClaims, ViewTokens } from './tokens.js';
 
 /** WebSocket close codes we use, and what the client does with each. */
@@ -94,6 +95,8 @@ export interface LiveSocketServerOptions {
   router: LiveRouter;
   tokens: ViewTokens;
   views: ViewServers;
+  /** The assets this server serves, to tell joining clients whether theirs are stale. */
+  staticAssets?: StaticAssets;
   limits?: Partial<SocketLimits>;
   logger?: SocketLogger;
   /** Milliseconds clock for rate limits; `performance.now` by default. */
@@ -440,6 +443,7 @@ class Connection {
           url,
           params: match.params,
           session: { id: sessionId, data: claims.data ?? {} },
+          staticChanged: this.#o.staticAssets?.changed(trackedStatic(payload)) ?? false,
           send: (text) => this.#send(text),
         },
         (crashed) => {

@@ -26,6 +26,7 @@ export type InfoSink = (message: unknown) => void;
 export class ViewSocketImpl<A extends object = Record<string, unknown>> implements ViewSocket<A> {
   readonly id: string;
   readonly connected: boolean;
+  readonly staticChanged: boolean;
   #assigns: A;
   #changed = true;
   #navigation: Navigation | null = null;
@@ -36,9 +37,11 @@ export class ViewSocketImpl<A extends object = Record<string, unknown>> implemen
   readonly #deliver: InfoSink | null;
   #subscriptions: Map<string, Unsubscribe> | null = null;
 
-  constructor(options: { id: string; connected: boolean; pubsub?: PubSub; deliver?: InfoSink }) {
+  constructor(options: { id: string; connected: boolean; staticChanged?: boolean; pubsub?: PubSub; deliver?: InfoSink }) {
     this.id = options.id;
     this.connected = options.connected;
+    // Only a connected client reports what it tracks; a dead render cannot be stale.
+    this.staticChanged = options.connected && options.staticChanged === true;
     this.#pubsub = options.pubsub ?? null;
     this.#deliver = options.deliver ?? null;
     this.#assigns = {} as A;

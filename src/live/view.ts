@@ -33,6 +33,13 @@ export interface ViewSocket<A extends object = Record<string, unknown>> {
   readonly id: string;
   /** False during the first HTTP render, true once a client joined over the socket. */
   readonly connected: boolean;
+  /**
+   * True when the connected client runs assets (scripts, stylesheets marked
+   * `phx-track-static`) that this server no longer serves: a deploy happened since the page
+   * was loaded and it should be reloaded. Always false during the first HTTP render and when
+   * the client tracks no assets.
+   */
+  readonly staticChanged: boolean;
   /** Current assigns; replace them with {@link assign}, never mutate them in place. */
   readonly assigns: Readonly<A>;
   /** Merges `values` into the assigns; the view re-renders after the callback. */

@@ -31,6 +31,11 @@ export interface TodoPageModel {
   readonly editing: EditingState | null;
   /** A message about the last action that did not go through (shown until the next action). */
   readonly notice: string | null;
+  /**
+   * Where to reload when a deploy changed the page's scripts or styles (the current path and
+   * query), or null when the page is up to date.
+   */
+  readonly reloadTo: string | null;
 }
 
 /** The inner HTML of the live container. */
@@ -50,7 +55,18 @@ ${m.todos.length === 0 ? '' : footer(m, active, completed)}
 <footer class="info">
 <p>Double-click to edit a todo</p>
 <p>Live over a socket: every tab of this browser shows the same list</p>
-</footer>`;
+</footer>
+<div class="update-banner" role="status">${m.reloadTo === null ? '' : updateNotice(m.reloadTo)}</div>`;
+}
+
+/**
+ * After a deploy the page still runs the old code. A plain link reloads it: the client only
+ * intercepts links marked `data-phx-link`, and a strict CSP allows no inline script. The
+ * status region is always in the page (empty and hidden) so screen readers announce the
+ * text when it arrives, which they may not do for a region inserted along with its text.
+ */
+function updateNotice(to: string): Template {
+  return html`<p>A new version of this page is available. <a href="${to}">Reload to update.</a></p>`;
 }
 
 function newTodoForm(m: TodoPageModel): Template {

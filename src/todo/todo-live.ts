@@ -41,6 +41,10 @@ export interface TodoAssigns {
   bulkOp: string;
   editing: EditingState | null;
   notice: string | null;
+  /** The page loaded assets an older build served: offer a reload. */
+  staticChanged: boolean;
+  /** The current path and query, where the reload link points. */
+  path: string;
 }
 
 /** The name routes and view tokens record; all three filter routes share it, so patches stay live. */
@@ -200,10 +204,13 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
         bulkOp: newOpId(),
         editing: null,
         notice,
+        staticChanged: socket.staticChanged,
+        path: '/',
       });
     },
     handleParams(_params, uri, socket) {
-      socket.assign({ filter: filterFromPath(uri.pathname) });
+      // The reload link keeps the filter; a fragment would make it a same-page jump instead.
+      socket.assign({ filter: filterFromPath(uri.pathname), path: `${uri.pathname}${uri.search}` });
     },
     async handleEvent(event, value, socket) {
       // A malformed event throws TODO_BAD_EVENT: the channel acknowledges and logs it, and the
@@ -225,6 +232,7 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
         bulkOp: assigns.bulkOp,
         editing: assigns.editing,
         notice: assigns.notice,
+        reloadTo: assigns.staticChanged ? assigns.path : null,
       });
     },
   });

@@ -203,10 +203,10 @@ export class LiveClient {
    * What the browser does after the socket dropped: opens a new socket for the same page
    * (same cookies, same CSRF token) and rejoins the view with its current URL.
    */
-  async reconnect(options: ConnectOptions = {}): Promise<PushReply> {
+  async reconnect(options: ConnectOptions = {}, joinOptions: Parameters<LiveClient['join']>[0] = {}): Promise<PushReply> {
     if (this.socket.readyState !== WebSocket.CLOSED) await this.close();
     this.#attach(await LiveClient.openSocket(this.baseUrl, this.page, this.jar, options));
-    return this.join();
+    return this.join(joinOptions);
   }
 
   /** GETs a page with the jar's cookies (storing new ones). */
@@ -273,12 +273,17 @@ export class LiveClient {
     this.socket.send(text);
   }
 
-  /** Joins the page's view (or rejoins: a new join ref), with `_mounts` like the browser's. */
-  async join(options: { url?: string; redirect?: string; session?: string; static?: string | null; topic?: string } = {}): Promise<PushReply> {
+  /**
+   * Joins the page's view (or rejoins: a new join ref), with `_mounts` like the browser's;
+   * `params` adds connect params (such as `_track_static`) or overrides those.
+   */
+  async join(
+    options: { url?: string; redirect?: string; session?: string; static?: string | null; topic?: string; params?: Record<string, unknown> } = {},
+  ): Promise<PushReply> {
     const ref = this.#nextRef();
     const topic = options.topic ?? this.topic;
     const payload: Record<string, unknown> = {
-      params: { _csrf_token: this.page.csrfToken, _mounts: this.joinRef === null ? 0 : 1, _mount_attempts: 0 },
+      params: { _csrf_token: this.page.csrfToken, _mounts: this.joinRef === null ? 0 : 1, _mount_attempts: 0, ...options.params },
       session: options.session ?? this.page.session,
       static: options.static === undefined ? this.page.static : options.static,
       sticky: false,

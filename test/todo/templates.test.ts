@@ -16,6 +16,7 @@ const base: TodoPageModel = {
   bulkOp: 'bulkop-000000001',
   editing: null,
   notice: null,
+  reloadTo: null,
 };
 
 const page = (m: Partial<TodoPageModel>) => templateToHTML(renderTodoPage({ ...base, ...m }));
@@ -95,8 +96,18 @@ describe('renderTodoPage', () => {
     assert.match(html, /<p class="todo-notice" role="alert">Not saved<\/p>/);
   });
 
+  it('keeps an empty status region while the page is up to date, and offers a plain reload link after a deploy', () => {
+    assert.match(page({}), /<div class="update-banner" role="status"><\/div>/);
+    const html = page({ reloadTo: '/active?x="1"' });
+    assert.match(
+      html,
+      /<div class="update-banner" role="status"><p>A new version of this page is available\. <a href="\/active\?x=&quot;1&quot;">Reload to update\.<\/a><\/p><\/div>/,
+    );
+    assert.doesNotMatch(html, /data-phx-link="[^"]*"[^>]*>Reload/);
+  });
+
   it('uses no inline style or script, so a strict CSP holds', () => {
-    const html = page({ todos: [todo(1, 'a')], editing: { id: 1, op: 'editop-000000001', title: 'a', error: 'e' }, notice: 'n' });
+    const html = page({ todos: [todo(1, 'a')], editing: { id: 1, op: 'editop-000000001', title: 'a', error: 'e' }, notice: 'n', reloadTo: '/' });
     assert.doesNotMatch(html, /style=|<script|<style|\son[a-z]+=/i);
   });
 
