@@ -81,8 +81,11 @@ export function verifyToken<T = unknown>(
   const dot = token.indexOf('.');
   if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'invalid' };
   const body = token.slice(0, dot);
-  const signature = Buffer.from(token.slice(dot + 1), 'base64url');
-  if (!equalBytes(signature, hmac(key, body))) return { ok: false, reason: 'invalid' };
+  // Compared as text, not as decoded bytes: base64url decoding is lenient (the last
+  // character's spare bits are ignored, stray characters skipped), so several strings decode
+  // to one signature, and a token must have exactly one spelling.
+  const signature = Buffer.from(token.slice(dot + 1));
+  if (!equalBytes(signature, Buffer.from(hmac(key, body).toString('base64url')))) return { ok: false, reason: 'invalid' };
   let envelope: unknown;
   try {
     envelope = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
@@ -125,7 +128,8 @@ export class CsrfTokens {
   verify(sessionId: string, token: unknown): boolean {
     if (typeof token !== 'string' || token.length > 128) return false;
     const raw = Buffer.from(token, 'base64url');
-    if (raw.length !== CSRF_BYTES * 2) return false;
+    // Only the canonical spelling counts (see verifyToken).
+    if (raw.length !== CSRF_BYTES * 2 || raw.toString('base64url') !== token) return false;
     const unmasked = Buffer.alloc(CSRF_BYTES);
     for (let i = 0; i < CSRF_BYTES; i++) unmasked[i] = raw[i]! ^ raw[i + CSRF_BYTES]!;
     return equalBytes(unmasked, hmac(this.#key, sessionId));

@@ -59,6 +59,17 @@ describe('signed tokens', () => {
     );
   });
 
+  it('accepts only one spelling of a token: every other last character is refused', () => {
+    // Base64url decoding ignores the spare bits of the last character, so a lenient check
+    // would accept several spellings of one signature.
+    const token = signToken(keys['live-session'], { lvId: 'phx-1' });
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (const c of alphabet) {
+      const variant = token.slice(0, -1) + c;
+      assert.equal(verifyToken(keys['live-session'], variant).ok, variant === token, `last character ${c}`);
+    }
+  });
+
   it('rejects an expired token and one from the future', () => {
     const token = signToken(keys['live-session'], {}, 0);
     assert.deepEqual(verifyToken(keys['live-session'], token, 1000, 1001), { ok: false, reason: 'expired' });
@@ -135,5 +146,15 @@ describe('CsrfTokens', () => {
     assert.equal(csrf.verify('s1', ''), false);
     assert.equal(csrf.verify('s1', 'x'.repeat(86)), false);
     assert.equal(csrf.verify('s1', ['array']), false);
+  });
+
+  it('accepts only the canonical spelling of a token', () => {
+    const token = csrf.issue('s1');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (const c of alphabet) {
+      const variant = token.slice(0, -1) + c;
+      assert.equal(csrf.verify('s1', variant), variant === token, `last character ${c}`);
+    }
+    assert.equal(csrf.verify('s1', `${token}=`), false);
   });
 });
