@@ -12,6 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createSystem, defineServer, reply } from '../src/actors/index.js';
+import { median, percentile } from './stats.js';
 
 const SLICES = Number(process.env.BENCH_SLICES ?? 5);
 const CALLS_PER_SLICE = Number(process.env.BENCH_CALLS ?? 20_000);
@@ -24,12 +25,6 @@ const gc = (): void => {
   if (collect === undefined) throw new Error('run with --expose-gc');
   collect();
   collect();
-};
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const median = (xs: number[]) => sorted(xs)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
-const percentile = (xs: number[], p: number) => {
-  const s = sorted(xs);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
 };
 const ns = () => process.hrtime.bigint();
 const fmt = (n: number, digits = 2) => n.toLocaleString('en-US', { maximumFractionDigits: digits });

@@ -14,6 +14,7 @@
 import { cpus, loadavg } from 'node:os';
 import { DiffTracker } from '../src/live/diff.js';
 import { each, escapeHTML, html, setDevMode, type Template } from '../src/live/template.js';
+import { gc, median, percentile } from './stats.js';
 
 setDevMode(false);
 
@@ -31,15 +32,6 @@ interface State {
   editing: number | null;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
-};
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
-};
-const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
 // --- the view under test and its raw baseline -------------------------------------------------------
 

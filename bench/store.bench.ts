@@ -14,20 +14,12 @@ import pg from 'pg';
 import { openPostgresStore, openSqliteStore, type TodoStore } from '../src/store/index.js';
 import { findPostgresBin, startPostgres } from '../test/support/postgres.js';
 import { makeTempDir } from '../test/support/temp-dir.js';
+import { gc, median, percentile } from './stats.js';
 
 const USERS = 1000;
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 2500);
 const REPEATS = 3;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
-};
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
-};
-const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const rows: string[][] = [];
 const report = (what: string, value: string, baselineName: string, baseline: string, ratio: string) => {
   rows.push([what, value, baselineName, baseline, ratio]);
