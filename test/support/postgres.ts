@@ -7,10 +7,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { makeTempDir } from './temp-dir.js';
+import { freePort } from './free-port.js';
 
 export interface TestPostgres {
   /** The admin URL (database `postgres`). */
@@ -41,17 +41,6 @@ export function postgresUnavailable(): string | undefined {
   const message = 'PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; run scripts/setup.sh to install them';
   if (process.env.CI === 'true') throw new Error(`${message} (CI=true: the PostgreSQL tier must not be skipped)`);
   return message;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export interface StartOptions {

@@ -6,13 +6,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Clock } from '../../src/actors/index.js';
 import type { TodoFaults } from '../../src/todo/index.js';
 import { createTodoApp, type TodoApp } from '../../src/web/app.js';
 import { loadConfig } from '../../src/web/config.js';
 import { makeTempDir } from './temp-dir.js';
+import { freePort } from './free-port.js';
+
+export { freePort };
 
 const root = new URL('../..', import.meta.url).pathname;
 const MANIFEST = join(root, 'dist/static/manifest.json');
@@ -47,19 +49,6 @@ export function ensureAssets(): void {
   if (existsSync(MANIFEST)) return;
   const result = spawnSync(process.execPath, [join(root, 'scripts/build-assets.mjs')], { cwd: root, stdio: 'pipe' });
   if (result.status !== 0) throw new Error(`building assets failed: ${String(result.stderr)}`);
-}
-
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts the app; see {@link StartAppOptions}. */
