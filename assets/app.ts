@@ -10,7 +10,8 @@ const csrfToken = document.querySelector("meta[name='csrf-token']")?.getAttribut
 const TodoEdit: Partial<ViewHook> & ThisType<ViewHook> = {
   mounted() {
     this.el.addEventListener('dblclick', () => {
-      this.pushEvent('edit', { id: this.el.dataset.id ?? '' });
+      // The item's id is its element's: `todo-<id>` (one copy per item on the wire, not two).
+      this.pushEvent('edit', { id: this.el.closest('li')?.id.slice('todo-'.length) ?? '' });
     });
   },
 };

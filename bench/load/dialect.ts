@@ -36,8 +36,9 @@ export const TODO_LIVE: Dialect = {
   name: 'todo-live',
   eventsPerSocketPerSecond: 19,
   add: (title) => ({ type: 'form', event: 'add', value: new URLSearchParams({ op: op(), title }).toString(), meta: {} }),
-  toggle: (t) => ({ type: 'click', event: 'toggle', value: { id: String(t.id), completed: String(!t.completed), value: t.completed ? 'on' : '' } }),
-  toggleAll: (allCompleted) => ({ type: 'click', event: 'toggle-all', value: { op: op(), completed: String(!allCompleted), value: allCompleted ? 'on' : '' } }),
+  // A checkbox click carries `value: "on"` only when the box is checked after the click.
+  toggle: (t) => ({ type: 'click', event: 'toggle', value: { id: String(t.id), ...(t.completed ? {} : { value: 'on' }) } }),
+  toggleAll: (allCompleted) => ({ type: 'click', event: 'toggle-all', value: { op: op(), ...(allCompleted ? {} : { value: 'on' }) } }),
   destroy: (id) => ({ type: 'click', event: 'destroy', value: { id: String(id), value: '' } }),
   edit: (id) => ({ type: 'hook', event: 'edit', value: { id: String(id) } }),
   save: (_id, title) => ({ type: 'form', event: 'save', value: new URLSearchParams({ op: op(), title }).toString(), meta: {} }),

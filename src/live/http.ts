@@ -9,6 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ActorSystem } from '../actors/index.js';
@@ -26,6 +28,7 @@ import { addressGroup, type ConnectionIdentity, LiveSocketServer, type SocketLim
 import { StaticAssets } from './static-tracking.js';
 import { escapeHTML } from './template.js';
 import { CsrfTokens, deriveKeys, ViewTokens } from './tokens.js';
+import type { WebSocket } from 'ws';
 import { ViewSocketImpl } from './view-socket.js';
 
 /** Default of {@link LiveEndpointOptions.maxSocketsPerSession}: tabs of one browser. */
@@ -217,6 +220,7 @@ export class LiveEndpoint {
       },
       wsHandler: (socket, request) => {
         const identity = this.#identities.get(request) ?? { sessionId: null, csrfValid: false };
+        releaseUpgrade(socket, request.raw.socket);
         this.sockets.accept(socket, identity);
       },
     });
@@ -284,4 +288,17 @@ export class LiveEndpoint {
       url,
     });
   }
+}
+
+/**
+ * Lets go of the upgrade's HTTP objects once the socket is open. The WebSocket plugin routes the
+ * upgrade through a `ServerResponse` assigned to the TCP socket and closes over the request in
+ * its `error` listener, so both stay reachable from a connection for its whole life: about 3 KB
+ * of headers, buffers and request state per connected user, kept for nothing. The connection
+ * installs its own `error` listener (`LiveSocketServer.accept`).
+ */
+function releaseUpgrade(ws: WebSocket, tcp: Socket): void {
+  ws.removeAllListeners('error');
+  const held = (tcp as Socket & { _httpMessage?: unknown })._httpMessage;
+  if (held instanceof ServerResponse) held.detachSocket(tcp);
 }

@@ -39,14 +39,22 @@ const opId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected an operation id
 /** Titles are checked by `checkTitle`; here only their type, and a size a paste cannot exceed. */
 const title = z.string().max(100_000);
 
-const completed = z.enum(['true', 'false']);
+/**
+ * A clicked checkbox's state after the click, as the client reports it: `value` ("on") is sent
+ * only when the box is now checked. That is the state the user sees, so a repeated click before
+ * the reply means what it shows, and the page needs no attribute carrying the target state.
+ */
+const checkedAfterClick = z
+  .literal('on')
+  .optional()
+  .transform((v) => v !== undefined);
 
 const schemas = {
   [TodoEvents.DRAFT]: z.object({ title: title.default(''), op: opId.optional() }),
   [TodoEvents.ADD]: z.object({ title, op: opId }),
-  // The target state, as rendered: a repeated click cannot flip the todo back.
-  [TodoEvents.TOGGLE]: z.object({ id: todoId, completed }),
-  [TodoEvents.TOGGLE_ALL]: z.object({ op: opId, completed }),
+  // The target state (set, not flip): a click replayed after a reconnect cannot flip it back.
+  [TodoEvents.TOGGLE]: z.object({ id: todoId, value: checkedAfterClick }).transform((v) => ({ id: v.id, completed: v.value })),
+  [TodoEvents.TOGGLE_ALL]: z.object({ op: opId, value: checkedAfterClick }).transform((v) => ({ op: v.op, completed: v.value })),
   [TodoEvents.EDIT]: z.object({ id: todoId }),
   // Enter submits the form (`title`); blur sends the field's current text as `value`.
   [TodoEvents.SAVE]: z

@@ -83,8 +83,9 @@ function mainSection(m: TodoPageModel, active: number): Template {
   const visible = m.filter === 'all' ? m.todos : m.todos.filter((t) => matchesFilter(t.completed, m.filter));
   return html`<main class="main">
 <div class="toggle-all-container">
-<input id="toggle-all" class="toggle-all" type="checkbox" phx-click="toggle-all" phx-value-op="${m.bulkOp}" phx-value-completed="${active > 0 ? 'true' : 'false'}"${attr('checked', active === 0)}>
+<input id="toggle-all" class="toggle-all" type="checkbox" phx-click="toggle-all" phx-value-op="${m.bulkOp}"${attr('checked', active === 0)}>
 <label for="toggle-all">Mark all as complete</label>
+<span id="todo-delete-label" hidden>Delete</span>
 </div>
 <ul class="todo-list">${each(visible, (t) => t.id, (t) => item(t, m.editing))}</ul>
 </main>`;
@@ -95,9 +96,9 @@ function item(t: Todo, editing: EditingState | null): Template {
   const cls = t.completed ? (isEditing ? 'completed editing' : 'completed') : isEditing ? 'editing' : '';
   return html`<li id="todo-${t.id}" class="${cls}">
 <div class="view">
-<input class="toggle" type="checkbox" phx-click="toggle" phx-value-id="${t.id}" phx-value-completed="${t.completed ? 'false' : 'true'}" aria-labelledby="todo-title-${t.id}"${attr('checked', t.completed)}>
-<label id="todo-title-${t.id}" phx-hook="TodoEdit" data-id="${t.id}">${t.title}</label>
-<button class="destroy" phx-click="destroy" phx-value-id="${t.id}" aria-label="Delete ${t.title}"></button>
+<input class="toggle" type="checkbox" phx-click="toggle" phx-value-id="${t.id}" aria-labelledby="todo-title-${t.id}"${attr('checked', t.completed)}>
+<label id="todo-title-${t.id}" phx-hook="TodoEdit">${t.title}</label>
+<button class="destroy" phx-click="destroy" phx-value-id="${t.id}" aria-labelledby="todo-delete-label todo-title-${t.id}"></button>
 </div>
 ${isEditing && editing !== null ? editForm(t, editing) : ''}
 </li>`;

@@ -117,11 +117,11 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
         return;
       }
       case TodoEvents.TOGGLE:
-        await run(socket, { kind: 'set_completed', id: Number(e.value.id), completed: e.value.completed === 'true' }, newOpId());
+        await run(socket, { kind: 'set_completed', id: Number(e.value.id), completed: e.value.completed }, newOpId());
         return;
       case TodoEvents.TOGGLE_ALL:
         socket.assign({ bulkOp: newOpId() });
-        await run(socket, { kind: 'set_all_completed', completed: e.value.completed === 'true' }, e.value.op);
+        await run(socket, { kind: 'set_all_completed', completed: e.value.completed }, e.value.op);
         return;
       case TodoEvents.CLEAR_COMPLETED:
         socket.assign({ bulkOp: newOpId() });

@@ -210,7 +210,9 @@ describe('TodoMVC in Chromium with the official client', { skip, timeout: 120_00
       Array.from(document.querySelectorAll('.todo-list .toggle')).map((el) => document.getElementById(el.getAttribute('aria-labelledby') ?? '')?.textContent),
     );
     assert.deepEqual(names, ['check me', 'and me'], 'each checkbox is named by its title');
-    assert.equal(await page.getAttribute('.todo-list li .destroy', 'aria-label'), 'Delete check me');
+    // Accessible names as computed from the hidden "Delete" and the title (the button shows on hover).
+    assert.equal(await page.getByRole('button', { name: 'Delete check me', exact: true, includeHidden: true }).count(), 1);
+    assert.equal(await page.getByRole('button', { name: 'Delete and me', exact: true, includeHidden: true }).count(), 1);
     assert.equal(await page.getAttribute('.todo-count', 'aria-live'), 'polite');
   });
 });

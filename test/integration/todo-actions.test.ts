@@ -139,8 +139,8 @@ describe('completing and removing', () => {
     const tab = await open();
     await tab.add('a');
     const id = tab.idOf('a');
-    await tab.client.click('toggle', { id: String(id), completed: 'true' });
-    await tab.client.click('toggle', { id: String(id), completed: 'true' });
+    await tab.client.click('toggle', { id: String(id), value: 'on' });
+    await tab.client.click('toggle', { id: String(id), value: 'on' });
     assert.equal(tab.todos()[0]?.completed, true);
   });
 
@@ -301,10 +301,10 @@ describe('bad input', () => {
     const tab = await open();
     await tab.add('real');
     for (const [event, value] of [
-      ['toggle', { id: '99999', completed: 'true' }],
+      ['toggle', { id: '99999', value: 'on' }],
       ['destroy', { id: '99999' }],
       ['edit', { id: '99999' }],
-      ['toggle', { id: '-1', completed: 'true' }],
+      ['toggle', { id: '-1', value: 'on' }],
       ['destroy', { id: '1e309' }],
       ['destroy', { id: "1; DROP TABLE todos; --" }],
     ] as const) {
@@ -320,11 +320,11 @@ describe('bad input', () => {
     const id = String(tab.idOf('real'));
     const cases: [string, Record<string, unknown>][] = [
       ['toggle', {}],
-      ['toggle', { id }],
-      ['toggle', { id, completed: 'maybe' }],
-      ['toggle', { id: { nested: '1' }, completed: 'true' }],
+      ['toggle', { id, value: 'maybe' }],
+      ['toggle', { id, value: ['on'] }],
+      ['toggle', { id: { nested: '1' }, value: 'on' }],
       ['add', { title: 'no op id' }],
-      ['toggle-all', { completed: 'true' }],
+      ['toggle-all', { value: 'on' }],
       ['clear-completed', {}],
       ['no-such-event', { id }],
       ['__proto__', { id }],
@@ -334,7 +334,7 @@ describe('bad input', () => {
       assert.equal(reply.status, 'ok', `${event} ${JSON.stringify(value)} is acknowledged`);
     }
     assert.deepEqual(tab.todos(), [{ id: Number(id), title: 'real', completed: false, editing: false }]);
-    await tab.client.click('toggle', { id, completed: 'true', extra: 'ignored', value: 'on' });
+    await tab.client.click('toggle', { id, completed: 'false', extra: 'ignored', value: 'on' });
     assert.equal(tab.todos()[0]?.completed, true, 'extra fields are dropped, the event still works');
   });
 });

@@ -137,7 +137,7 @@ describe('hostile ids', () => {
     const ids = [victimId, ` ${victimId}`, `${victimId}.0`, `+${victimId}`, `0${victimId}`, `0x${Number(victimId).toString(16)}`];
     for (const id of ids) {
       for (const [event, value] of [
-        ['toggle', { id, completed: 'true' }],
+        ['toggle', { id, value: 'on' }],
         ['destroy', { id }],
         ['edit', { id }],
       ] as const) {
@@ -173,7 +173,7 @@ describe('hostile ids', () => {
         tabs.push(second);
         client = second.client;
       }
-      assert.equal((await client.click('toggle', { id, completed: 'true' })).status, 'ok');
+      assert.equal((await client.click('toggle', { id, value: 'on' })).status, 'ok');
       assert.equal((await client.click('destroy', { id })).status, 'ok');
     }
     assert.deepEqual(
@@ -238,7 +238,7 @@ describe('the per-user limit on the default configuration', () => {
   it('refuses the 1,001st todo, and toggle all and clear completed work on 0, 1 and 1,000 todos', { timeout: 60_000 }, async () => {
     // Empty list: both bulk controls are harmless.
     const empty = await open();
-    assert.equal((await empty.client.click('toggle-all', { op: nextOp(), completed: 'true' })).status, 'ok');
+    assert.equal((await empty.client.click('toggle-all', { op: nextOp(), value: 'on' })).status, 'ok');
     assert.equal((await empty.client.click('clear-completed', { op: nextOp() })).status, 'ok');
     assert.deepEqual(await stored(empty), []);
 

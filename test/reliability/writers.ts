@@ -128,7 +128,7 @@ export class Writer {
     const todos = readTodos(tab.html());
     const victim = todos[Math.floor(Math.random() * todos.length)]!;
     if (todos.length > 20 || Math.random() < 0.3) return tab.click('destroy', { id: String(victim.id), value: '' });
-    return tab.click('toggle', { id: String(victim.id), completed: String(!victim.completed) });
+    return tab.click('toggle', { id: String(victim.id), ...(victim.completed ? {} : { value: 'on' }) });
   }
 
   #nextOp(): OpRecord {

@@ -106,16 +106,19 @@ export class TodoTab {
     return this.client.submit('add', { op: this.addOp(), title });
   }
 
-  /** Clicks a todo's checkbox (the rendered target state travels as `phx-value-completed`). */
+  /**
+   * Clicks a todo's checkbox. Like the official client, the payload carries `value: "on"` only
+   * when the box is checked after the click: that is the target state.
+   */
   toggle(title: string): Promise<PushReply> {
     const todo = this.todos().find((t) => t.title === title);
     assert.ok(todo, `no todo titled ${JSON.stringify(title)}`);
-    return this.client.click('toggle', { id: String(todo.id), completed: String(!todo.completed), value: todo.completed ? 'on' : '' });
+    return this.client.click('toggle', { id: String(todo.id), ...(todo.completed ? {} : { value: 'on' }) });
   }
 
   toggleAll(): Promise<PushReply> {
-    const completed = this.#attr(/id="toggle-all"[^>]*phx-value-completed="(true|false)"/);
-    return this.client.click('toggle-all', { op: this.bulkOp(), completed });
+    const checkedBefore = /id="toggle-all"[^>]* checked>/.test(this.html());
+    return this.client.click('toggle-all', { op: this.bulkOp(), ...(checkedBefore ? {} : { value: 'on' }) });
   }
 
   destroy(title: string): Promise<PushReply> {

@@ -12,11 +12,14 @@ describe('parseTodoEvent', () => {
       name: 'add',
       value: { title: ' x ', op },
     });
-    assert.deepEqual(parseTodoEvent('toggle', { id: '12', completed: 'true', value: 'on' }), {
+    // A checkbox reports `value: "on"` only when it is checked after the click: the target state.
+    assert.deepEqual(parseTodoEvent('toggle', { id: '12', value: 'on', completed: 'false' }), {
       name: 'toggle',
-      value: { id: '12', completed: 'true' },
+      value: { id: '12', completed: true },
     });
-    assert.deepEqual(parseTodoEvent('toggle-all', { op, completed: 'false' }), { name: 'toggle-all', value: { op, completed: 'false' } });
+    assert.deepEqual(parseTodoEvent('toggle', { id: '12' }), { name: 'toggle', value: { id: '12', completed: false } });
+    assert.deepEqual(parseTodoEvent('toggle-all', { op, value: 'on' }), { name: 'toggle-all', value: { op, completed: true } });
+    assert.deepEqual(parseTodoEvent('toggle-all', { op }), { name: 'toggle-all', value: { op, completed: false } });
     assert.deepEqual(parseTodoEvent('destroy', { id: '3', value: '' }), { name: 'destroy', value: { id: '3' } });
     assert.deepEqual(parseTodoEvent('clear-completed', { op, value: '' }), { name: 'clear-completed', value: { op } });
     assert.deepEqual(parseTodoEvent('edit', { id: '7' }), { name: 'edit', value: { id: '7' } });
@@ -33,9 +36,11 @@ describe('parseTodoEvent', () => {
     const cases: [string, unknown, RegExp][] = [
       ['add', { title: 'x' }, /"add".*op/],
       ['add', { title: 'x', op: 'short' }, /op: expected an operation id/],
-      ['toggle', { id: 'abc', completed: 'true' }, /id: expected a todo id of digits/],
-      ['toggle', { id: '1', completed: 'yes' }, /completed/],
-      ['toggle', { id: '1e309', completed: 'true' }, /id/],
+      ['toggle', { id: 'abc', value: 'on' }, /id: expected a todo id of digits/],
+      ['toggle', { id: '1', value: 'yes' }, /value/],
+      ['toggle', { id: '1', value: '' }, /value/],
+      ['toggle-all', { op, value: true }, /value/],
+      ['toggle', { id: '1e309', value: 'on' }, /id/],
       ['destroy', { id: ['1'] }, /id/],
       ['save', { id: '1' }, /expected a title or a value/],
       ['add', 'not an object', /payload|expected object/],

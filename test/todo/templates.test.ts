@@ -39,11 +39,11 @@ describe('renderTodoPage', () => {
   it('shows Clear completed only when something is completed, and checks toggle-all only when all are', () => {
     const open = page({ todos: [todo(1, 'a'), todo(2, 'b', true)] });
     assert.match(open, /class="clear-completed"/);
-    assert.match(open, /id="toggle-all"[^>]*phx-value-completed="true">/);
+    assert.match(open, /id="toggle-all"[^>]*phx-value-op="[^"]+">/);
     const none = page({ todos: [todo(1, 'a')] });
     assert.doesNotMatch(none, /clear-completed/);
     const all = page({ todos: [todo(1, 'a', true)] });
-    assert.match(all, /id="toggle-all"[^>]*phx-value-completed="false" checked>/);
+    assert.match(all, /id="toggle-all"[^>]*phx-value-op="[^"]+" checked>/);
   });
 
   it('filters the list and marks the selected link, keeping the counter over every todo', () => {
@@ -69,7 +69,7 @@ describe('renderTodoPage', () => {
     const html = page({ todos: [todo(1, '<script>alert("x")</script> & \'q\'')] });
     assert.doesNotMatch(html, /<script>/);
     assert.match(html, /&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt; &amp; &#39;q&#39;<\/label>/);
-    assert.match(html, /aria-label="Delete &lt;script&gt;/);
+    assert.match(html, /aria-labelledby="todo-delete-label todo-title-1"/);
   });
 
   it('renders the edit form only in the edited item, with its own operation id and a focus request', () => {
