@@ -5,7 +5,7 @@
  * `temporary`: after a crash the runtime does not restart the view; the socket tells the
  * client (`phx_error`) and the client rejoins, which mounts a fresh one.
  */
-import type { ActorSystem } from '../actors/index.js';
+import type { ActorSystem, ServerContext } from '../actors/index.js';
 import { defineServer, noreply, stop } from '../actors/index.js';
 import { type ChannelLogger, ViewChannel, type ViewChannelOptions } from './channel.js';
 import { encodeFrame } from './frames.js';
@@ -23,7 +23,7 @@ export type ViewCast =
   | { kind: 'leave'; ref: string | null }
   | { kind: 'ack'; ref: string | null; response: Record<string, unknown> };
 
-type ViewInfo = { kind: 'info'; message: unknown };
+type ViewInfo = { kind: 'info'; message: unknown } | { kind: 'hibernate' };
 type ViewCall = { kind: 'sync' };
 
 /** What the socket passes to start a view server. */
@@ -35,26 +35,63 @@ export interface ViewStartArg extends Omit<ViewChannelOptions, 'deliver' | 'pubs
 interface InternalArg extends ViewStartArg {
   pubsub: ViewChannelOptions['pubsub'];
   logger: ChannelLogger | undefined;
+  hibernateAfterMs: number | undefined;
+}
+
+/**
+ * A view server's state: the channel, and when it last had a message. One hibernation timer
+ * at most is pending per view; when it fires early (there was activity since) it is re-armed
+ * for the rest, so a busy view costs no timer work per message.
+ */
+interface ViewState {
+  readonly channel: ViewChannel;
+  readonly hibernateAfterMs: number | undefined;
+  lastActive: number;
+  timerArmed: boolean;
+}
+
+function armHibernation(state: ViewState, ctx: ServerContext<ViewInfo>, ms: number): void {
+  state.timerArmed = true;
+  ctx.sendAfter({ kind: 'hibernate' }, ms);
+}
+
+/** Records activity; a view that hibernated (no timer pending) gets its timer back. */
+function touch(state: ViewState, ctx: ServerContext<ViewInfo>): void {
+  state.lastActive = ctx.now();
+  if (state.hibernateAfterMs !== undefined && !state.timerArmed) armHibernation(state, ctx, state.hibernateAfterMs);
+}
+
+function onHibernateTimer(state: ViewState, ctx: ServerContext<ViewInfo>): void {
+  state.timerArmed = false;
+  const after = state.hibernateAfterMs;
+  if (after === undefined) return;
+  const idleFor = ctx.now() - state.lastActive;
+  if (idleFor < after) armHibernation(state, ctx, after - idleFor);
+  else state.channel.hibernate();
 }
 
 /** The actor server type of a joined view. */
-export const liveViewServer = defineServer<ViewChannel, ViewCall, true, ViewCast, ViewInfo, InternalArg>({
+export const liveViewServer = defineServer<ViewState, ViewCall, true, ViewCast, ViewInfo, InternalArg>({
   name: 'live-view',
   restart: 'temporary',
   // A burst of events queues here; beyond the bound the socket answers for the view.
   mailboxLimit: 256,
   init(_key, ctx, arg) {
     const self = ctx.self;
-    return new ViewChannel({
-      ...arg,
+    const { hibernateAfterMs, ...options } = arg;
+    const channel = new ViewChannel({
+      ...options,
       ...(arg.pubsub === undefined ? {} : { pubsub: arg.pubsub }),
       ...(arg.logger === undefined ? {} : { logger: arg.logger }),
       deliver: (message) => {
         self.send({ kind: 'info', message });
       },
     });
+    return { channel, hibernateAfterMs, lastActive: ctx.now(), timerArmed: false };
   },
-  async handleCast(msg, channel) {
+  async handleCast(msg, state, ctx) {
+    const { channel } = state;
+    touch(state, ctx);
     let status: 'continue' | 'stop' = 'continue';
     switch (msg.kind) {
       case 'join':
@@ -73,17 +110,22 @@ export const liveViewServer = defineServer<ViewChannel, ViewCall, true, ViewCast
         channel.ack(msg.ref, msg.response);
         break;
     }
-    return status === 'stop' ? stop('normal', channel) : noreply(channel);
+    return status === 'stop' ? stop('normal', state) : noreply(state);
   },
-  async handleInfo(msg, channel) {
-    const status = await channel.info(msg.message);
-    return status === 'stop' ? stop('normal', channel) : noreply(channel);
+  async handleInfo(msg, state, ctx) {
+    if (msg.kind === 'hibernate') {
+      onHibernateTimer(state, ctx);
+      return noreply(state);
+    }
+    touch(state, ctx);
+    const status = await state.channel.info(msg.message);
+    return status === 'stop' ? stop('normal', state) : noreply(state);
   },
-  handleCall(_msg, channel) {
-    return { kind: 'reply', reply: true, state: channel };
+  handleCall(_msg, state) {
+    return { kind: 'reply', reply: true, state };
   },
-  async terminate(reason, channel) {
-    await channel.terminate(reason.kind === 'normal' && reason.detail !== undefined ? reason.detail : reason.kind);
+  async terminate(reason, state) {
+    await state.channel.terminate(reason.kind === 'normal' && reason.detail !== undefined ? reason.detail : reason.kind);
   },
 });
 
@@ -105,6 +147,8 @@ export interface ViewServersOptions {
   logger?: ChannelLogger;
   /** How long {@link ViewHandle.settled} waits for a busy view. */
   settleTimeoutMs?: number;
+  /** Idle time after which a view that can hibernate does (see `LiveView.hibernate`); off when unset. */
+  hibernateAfterMs?: number;
 }
 
 /** Starts view servers in an actor system and hands the socket a {@link ViewHandle} for each. */
@@ -124,7 +168,7 @@ export class ViewServers {
    */
   start(arg: ViewStartArg, onDown: ViewDownListener): ViewHandle {
     const key = `${arg.topic}#${++this.#seq}`;
-    const internal: InternalArg = { ...arg, pubsub: this.#o.pubsub, logger: this.#o.logger };
+    const internal: InternalArg = { ...arg, pubsub: this.#o.pubsub, logger: this.#o.logger, hibernateAfterMs: this.#o.hibernateAfterMs };
     const settleTimeoutMs = this.#o.settleTimeoutMs ?? 5_000;
     let down = false;
     const notify = (crashed: boolean) => {

@@ -67,6 +67,10 @@ export class ViewChannel {
   readonly #tracker = new DiffTracker();
   #url: URL;
   #terminated = false;
+  /** The view dropped its reloadable state and the tracker forgot the client's tree. */
+  #hibernating = false;
+  /** The next render must send the whole page (after a wake). */
+  #fullRender = false;
 
   constructor(options: ViewChannelOptions) {
     this.#o = options;
@@ -129,6 +133,33 @@ export class ViewChannel {
     if (outcome.patched !== null) response.live_patch = outcome.patched;
     this.#reply(ref, ReplyStatus.OK, response);
     return 'continue';
+  }
+
+  /** Whether the view is hibernating (see {@link hibernate}). */
+  get hibernating(): boolean {
+    return this.#hibernating;
+  }
+
+  /**
+   * Lets an idle view drop its reloadable state (`LiveView.hibernate`) and forgets the
+   * client's tree, which is most of a view's memory. False when the view cannot hibernate
+   * (no `hibernate`/`wake` pair) or already does, or has ended.
+   */
+  hibernate(): boolean {
+    const { view } = this.#o.route;
+    if (this.#hibernating || this.#terminated || view.hibernate === undefined || view.wake === undefined) return false;
+    try {
+      view.hibernate(this.#socket);
+    } catch (err) {
+      // Staying awake is always safe: the view keeps what it has.
+      this.#o.logger?.warn({ err, topic: this.topic }, 'view failed to hibernate');
+      return false;
+    }
+    // What the view dropped was never rendered; the client still shows the page as it was.
+    this.#socket.markRendered();
+    this.#tracker.reset();
+    this.#hibernating = true;
+    return true;
   }
 
   /** Handles an `event` push (every binding type) and always replies. */
@@ -210,6 +241,12 @@ export class ViewChannel {
     let outcome: TurnOutcome;
     let diff: Diff | null;
     try {
+      if (this.#hibernating) {
+        // A failed wake is a crash: the client rejoins and mounts a fresh view.
+        await this.#o.route.view.wake?.(this.#socket);
+        this.#hibernating = false;
+        this.#fullRender = true;
+      }
       try {
         await body();
       } catch (err) {
@@ -261,7 +298,12 @@ export class ViewChannel {
 
   #renderDiff(): Diff | null {
     let diff: Diff | null = null;
-    if (this.#socket.changed) {
+    if (this.#fullRender) {
+      // A whole render with its statics: the client replaces the tree it holds.
+      diff = this.#tracker.mount(this.#o.route.view.render(this.#socket.assigns));
+      this.#socket.markRendered();
+      this.#fullRender = false;
+    } else if (this.#socket.changed) {
       diff = this.#tracker.diff(this.#o.route.view.render(this.#socket.assigns));
       this.#socket.markRendered();
     }

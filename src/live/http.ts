@@ -91,6 +91,11 @@ export interface LiveEndpointOptions {
   maxSocketsPerAddress?: number;
   /** Maximum age of view tokens; two weeks by default. */
   tokenMaxAgeMs?: number;
+  /**
+   * Idle time after which views that can hibernate drop their reloadable state (see
+   * `LiveView.hibernate`). Off when unset.
+   */
+  hibernateAfterMs?: number;
   /** Receives connection, refusal and view failure lines (a pino logger fits). */
   logger?: ChannelLogger;
 }
@@ -140,6 +145,7 @@ export class LiveEndpoint {
     const views = new ViewServers(options.system, {
       ...(options.pubsub === undefined ? {} : { pubsub: options.pubsub }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.hibernateAfterMs === undefined ? {} : { hibernateAfterMs: options.hibernateAfterMs }),
     });
     this.sockets = new LiveSocketServer({
       router: this.router,

@@ -81,6 +81,18 @@ export interface LiveView<A extends object = Record<string, unknown>, I = unknow
   handleEvent?(event: string, value: EventValue, socket: ViewSocket<A>): void | Promise<void>;
   /** Handles a message from pub/sub or any other server-side source. */
   handleInfo?(message: I, socket: ViewSocket<A>): void | Promise<void>;
+  /**
+   * Drops what {@link wake} can rebuild, once the view has had no message for the endpoint's
+   * `hibernateAfterMs`: an idle page then costs its socket and a few assigns, not its data.
+   * Nothing is sent; the client keeps its page. Views without `wake` never hibernate.
+   */
+  hibernate?(socket: ViewSocket<A>): void;
+  /**
+   * Rebuilds what {@link hibernate} dropped, before the next message (client event, patch or
+   * server message) is handled. The next diff then carries the whole page, since the server
+   * no longer knows what the client holds.
+   */
+  wake?(socket: ViewSocket<A>): void | Promise<void>;
   /** Best-effort cleanup when the view stops (leave, socket closed, navigation). */
   terminate?(reason: string, socket: ViewSocket<A>): void | Promise<void>;
   /** Renders the assigns. Must be pure: same assigns, same template. */

@@ -50,6 +50,12 @@ export interface TodoAssigns {
 /** The name routes and view tokens record; all three filter routes share it, so patches stay live. */
 export const TODO_VIEW_NAME = 'todos';
 
+/**
+ * The list of a hibernating tab: nothing. The real one is loaded again before the tab's next
+ * message; its version is below every stored one, so whatever arrives is newer.
+ */
+const HIBERNATED: TodoList = Object.freeze({ userId: '', version: -1, todos: Object.freeze([]) });
+
 const NOT_SAVED = 'Your change could not be saved. Please try again.';
 const READ_ONLY = 'Your list is shown as last saved, but changes cannot be saved right now. Please try again in a moment.';
 
@@ -77,6 +83,21 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
         options.onFailure?.(reloadErr, userId);
       }
       return null;
+    }
+  };
+
+  /**
+   * The list a connected tab starts from, activating the user. When their server cannot start
+   * (too many resident users, or crashing over and over), the saved list and a notice saying
+   * why changes fail; each change tries again.
+   */
+  const activate = async (userId: string): Promise<{ list: TodoList; notice: string | null }> => {
+    try {
+      return { list: await backend.load(userId), notice: null };
+    } catch (err) {
+      if (!isTodoLiveError(err, ErrorCodes.ACTOR_UNAVAILABLE)) throw err;
+      options.onFailure?.(err, userId);
+      return { list: await backend.peek(userId), notice: READ_ONLY };
     }
   };
 
@@ -180,16 +201,7 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
       let notice: string | null = null;
       if (socket.connected) {
         socket.subscribe(userTopic(userId));
-        try {
-          list = await backend.load(userId);
-        } catch (err) {
-          // The user's server could not start (too many resident users, or crashing over and
-          // over): show the saved list and say why changes fail; each change tries again.
-          if (!isTodoLiveError(err, ErrorCodes.ACTOR_UNAVAILABLE)) throw err;
-          options.onFailure?.(err, userId);
-          list = await backend.peek(userId);
-          notice = READ_ONLY;
-        }
+        ({ list, notice } = await activate(userId));
       } else {
         // The first render may be a visitor who never connects: read, start and write nothing.
         list = await backend.peek(userId);
@@ -218,6 +230,16 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
       const parsed = parseTodoEvent(event, value);
       if (socket.assigns.notice !== null) socket.assign({ notice: null });
       await handle(parsed, socket);
+    },
+    hibernate(socket) {
+      // The list is the user's data, kept by their server (while it runs) and the store; the
+      // tab-local state (filter, draft, edit in progress, operation ids) is small and stays.
+      socket.assign({ list: HIBERNATED });
+    },
+    async wake(socket) {
+      const { list, notice } = await activate(socket.assigns.userId);
+      accept(socket, list);
+      if (notice !== null) socket.assign({ notice });
     },
     handleInfo(message, socket) {
       if (message?.type === 'todos') accept(socket, message.list);

@@ -137,6 +137,7 @@ async function assemble(
     secureCookie: config.publicUrl.startsWith('https:'),
     assets: { 'app.js': manifest.js, 'app.css': manifest.css },
     maxSocketsPerAddress: config.maxSocketsPerAddress,
+    ...(config.viewHibernateMs > 0 ? { hibernateAfterMs: config.viewHibernateMs } : {}),
     logger: log,
   });
 

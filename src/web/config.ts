@@ -51,6 +51,8 @@ export interface Config {
   maxResidentUsers: number;
   /** Most live sockets open at once from one client address (an IPv6 /64). */
   maxSocketsPerAddress: number;
+  /** Idle time after which an open tab drops its copy of the list (reloaded on its next message); 0 turns it off. */
+  viewHibernateMs: number;
   trustProxy: boolean;
 }
 
@@ -68,6 +70,7 @@ const schema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
   USER_IDLE_MS: duration(5 * MINUTE),
+  VIEW_HIBERNATE_MS: duration(MINUTE),
   CLEANUP_INTERVAL_MS: duration(HOUR).refine((v) => v >= SECOND, 'must be at least 1000 ms'),
   COMPLETED_RETENTION_MS: duration(30 * DAY),
   USER_RETENTION_MS: duration(365 * DAY),
@@ -157,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     maxTodosPerUser: e.MAX_TODOS_PER_USER,
     maxResidentUsers: e.MAX_RESIDENT_USERS,
     maxSocketsPerAddress: e.MAX_SOCKETS_PER_ADDRESS,
+    viewHibernateMs: e.VIEW_HIBERNATE_MS,
     trustProxy: e.TRUST_PROXY === 'true',
   };
 }

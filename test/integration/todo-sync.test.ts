@@ -210,3 +210,42 @@ describe('failures', () => {
     assert.equal((await tab.client.closed).code, 1001);
   });
 });
+
+describe('tabs left idle', () => {
+  /** Whether the last frame the tab received carried the whole page (statics at the root). */
+  const lastWasWholePage = (tab: TodoTab): boolean => {
+    const frame = tab.client.frames.at(-1);
+    const payload = frame?.[4] as { response?: { diff?: { s?: unknown } }; s?: unknown } | undefined;
+    return Array.isArray(payload?.response?.diff?.s ?? payload?.s);
+  };
+
+  it('drop their copy of the list when idle and come back with the current list, edit and draft intact', async () => {
+    const app = await start({ env: { VIEW_HIBERNATE_MS: '150', USER_IDLE_MS: '200' } });
+    cleanups.push(() => app.remove());
+    const a = await open(app.url);
+    const b = await open(app.url, '/', a);
+    await a.add('first');
+    await a.add('second');
+    await a.edit('first');
+    await a.type('half typed');
+    await new Promise((r) => setTimeout(r, 600));
+
+    // Another tab's change wakes the idle one, which reloads the list and sends it whole.
+    await b.add('third');
+    await a.until((t) => t.titles().includes('third'), 'the idle tab to see the new todo');
+    assert.ok(lastWasWholePage(a), 'the woken tab got the whole page');
+    assert.deepEqual(a.titles(), ['first', 'second', 'third']);
+    assert.match(a.html(), /<input id="edit-\d+" class="edit" name="title" value="first"/, 'the edit in progress is still open');
+    assert.equal(a.draft(), 'half typed', 'the new-todo draft too');
+
+    // Idle again, then an event of its own: acknowledged with the whole page.
+    await new Promise((r) => setTimeout(r, 600));
+    await a.toggle('second');
+    assert.ok(lastWasWholePage(a));
+    assert.equal(a.todos().find((t) => t.title === 'second')?.completed, true);
+    await a.toggle('third');
+    assert.equal(lastWasWholePage(a), false, 'awake again: small diffs');
+    await b.until((t) => t.todos().filter((x) => x.completed).length === 2, 'the other tab to see both toggles');
+  });
+});
+

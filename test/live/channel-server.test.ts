@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { type ActorSystem, createSystem } from '../../src/actors/index.js';
+import { type ActorSystem, createManualClock, createSystem } from '../../src/actors/index.js';
 import { liveViewServer, type ViewStartArg, ViewServers } from '../../src/live/channel-server.js';
 import { LiveRouter } from '../../src/live/router.js';
-import { fixtureRoutes } from '../fixtures/views/index.js';
+import { fixtureRoutes, shelfStore } from '../fixtures/views/index.js';
 
 const router = new LiveRouter(fixtureRoutes);
 type Sent = [string | null, string | null, string, string, Record<string, unknown>];
@@ -16,7 +16,7 @@ afterEach(async () => {
   await system.shutdown({ drainMs: 100 });
 });
 
-function start(path: string, onDown: (crashed: boolean) => void = () => {}) {
+function start(path: string, onDown: (crashed: boolean) => void = () => {}, options: { hibernateAfterMs?: number } = {}) {
   const url = new URL(`http://host${path}`);
   const match = router.match(url)!;
   const sent: Sent[] = [];
@@ -32,7 +32,7 @@ function start(path: string, onDown: (crashed: boolean) => void = () => {}) {
     session: { id: 's', data: {} },
     send: (text) => sent.push(JSON.parse(text) as Sent),
   };
-  const handle = new ViewServers(system).start(arg, onDown);
+  const handle = new ViewServers(system, options).start(arg, onDown);
   return { handle, sent };
 }
 
@@ -79,5 +79,40 @@ describe('ViewServers', () => {
     await handle.settled();
     assert.deepEqual(sent, [['1', '1', 'lv:phx-x', 'phx_reply', { status: 'error', response: { reason: 'join crashed' } }]]);
     assert.deepEqual(downs, [false]);
+  });
+
+  it('hibernates a view after the idle time without a message, not before, and wakes it on the next one', async () => {
+    await system.shutdown({ drainMs: 10 });
+    const clock = createManualClock(0);
+    system = createSystem({ clock });
+    shelfStore.reset();
+    shelfStore.books.set('s', [{ id: '1', title: 'Dune' }]);
+    const { handle, sent } = start('/shelf', () => {}, { hibernateAfterMs: 1_000 });
+    await handle.settled();
+    const note = (ref: string, text: string) => handle.push({ kind: 'event', ref, payload: { type: 'click', event: 'note', value: { text } } });
+
+    // Activity keeps it awake: a message every 600 ms, for 3 s.
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(600);
+      note(String(i + 2), `n${i}`);
+      await handle.settled();
+    }
+    assert.equal(shelfStore.hibernations, 0);
+    await clock.advance(999);
+    assert.equal(shelfStore.hibernations, 0);
+    await clock.advance(1);
+    assert.equal(shelfStore.hibernations, 1, 'hibernated once the full idle time passed');
+    await clock.advance(10_000);
+    assert.equal(shelfStore.hibernations, 1, 'and no timer keeps firing while it sleeps');
+    assert.equal(clock.pending(), 0);
+
+    const loads = shelfStore.loads;
+    note('9', 'awake');
+    await handle.settled();
+    assert.equal(shelfStore.loads, loads + 1);
+    const reply = sent.at(-1)![4] as { response: { diff: { s?: unknown } } };
+    assert.ok(Array.isArray(reply.response.diff.s));
+    await clock.advance(1_000);
+    assert.equal(shelfStore.hibernations, 2, 'sleeps again after the next idle period');
   });
 });

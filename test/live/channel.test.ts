@@ -5,7 +5,7 @@ import type { Params } from '../../src/live/params.js';
 import { LocalPubSub } from '../../src/live/pubsub.js';
 import { LiveRouter } from '../../src/live/router.js';
 import { ClientRendered } from '../support/client-rendered.js';
-import { fixtureRoutes } from '../fixtures/views/index.js';
+import { fixtureRoutes, shelfStore } from '../fixtures/views/index.js';
 
 const router = new LiveRouter(fixtureRoutes);
 
@@ -196,6 +196,67 @@ describe('ViewChannel patches and info', () => {
     assert.equal(await channel.leave('3'), 'stop');
     assert.deepEqual(lastReply(sent), { status: 'ok', response: {} });
     assert.equal(pubsub.subscriberCount('room:r1'), 0);
+  });
+});
+
+describe('ViewChannel hibernation', () => {
+  const books = () => [
+    { id: '1', title: 'Dune' },
+    { id: '2', title: 'Emma' },
+  ];
+
+  it('drops the view state while idle and wakes with a whole page the client adopts', async () => {
+    shelfStore.reset();
+    shelfStore.books.set('session-1', books());
+    const { channel, sent, client } = await joined('/shelf');
+    await channel.event('2', click('note', { text: 'before' }));
+    client.merge(lastReply(sent).response.diff as never);
+    const sentBefore = sent.length;
+
+    assert.equal(channel.hibernate(), true);
+    assert.equal(channel.hibernating, true);
+    assert.equal(sent.length, sentBefore, 'hibernating sends nothing');
+    assert.equal(channel.hibernate(), false, 'only once');
+
+    // Meanwhile the data changed elsewhere; the next event wakes the view, which reloads it.
+    shelfStore.books.set('session-1', [...books(), { id: '3', title: 'Ulysses' }]);
+    const loads = shelfStore.loads;
+    await channel.event('3', click('note', { text: 'after' }));
+    assert.equal(shelfStore.loads, loads + 1);
+    assert.equal(channel.hibernating, false);
+    const diff = lastReply(sent).response.diff as Record<string, unknown>;
+    assert.ok(Array.isArray(diff.s), 'the whole page, statics included');
+    client.merge(diff as never);
+    assert.equal(
+      client.toHTML(),
+      '<ul id="books"><li id="book-1">Dune</li><li id="book-2">Emma</li><li id="book-3">Ulysses</li></ul>\n<p id="note">after</p>',
+    );
+
+    // Awake again, changes are small diffs against what the client now holds.
+    await channel.event('4', click('add', { title: 'Walden' }));
+    const small = lastReply(sent).response.diff as Record<string, unknown>;
+    assert.equal(small.s, undefined);
+    client.merge(small as never);
+    assert.match(client.toHTML(), /<li id="book-4">Walden<\/li><\/ul>/);
+  });
+
+  it('wakes for a server message too, pushing the whole page', async () => {
+    shelfStore.reset();
+    shelfStore.books.set('session-1', books());
+    const { channel, sent, client } = await joined('/shelf');
+    assert.equal(channel.hibernate(), true);
+    shelfStore.books.set('session-1', books().slice(1));
+    await channel.info({ type: 'changed' });
+    const push = sent.at(-1)!;
+    assert.equal(push[3], 'diff');
+    client.merge(push[4] as never);
+    assert.match(client.toHTML(), /^<ul id="books"><li id="book-2">Emma<\/li><\/ul>/);
+  });
+
+  it('does not hibernate a view that has no hibernate and wake pair', async () => {
+    const { channel } = await joined('/counter');
+    assert.equal(channel.hibernate(), false);
+    assert.equal(channel.hibernating, false);
   });
 });
 
