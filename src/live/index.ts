@@ -17,6 +17,7 @@ export {
   isDevMode,
   type Key,
   KeyedList,
+  MemoList,
   Raw,
   raw,
   setDevMode,

@@ -16,8 +16,8 @@
  *
  * @example
  * ```ts
- * const item = (t: Todo) => html`<li class="${t.completed ? 'completed' : ''}">${t.title}</li>`;
- * const view = html`<ul>${each(todos, (t) => t.id, item)}</ul>${todos.length === 0 ? html`<p>Nothing to do</p>` : ''}`;
+ * const item = (t: Todo, editing: number | null) => html`<li class="${t.id === editing ? 'editing' : ''}">${t.title}</li>`;
+ * const view = html`<ul>${each(todos, (t) => t.id, item, editing)}</ul>${todos.length === 0 ? html`<p>Nothing to do</p>` : ''}`;
  * ```
  */
 
@@ -61,6 +61,7 @@ export type Dynamic =
   | Template
   | Raw
   | KeyedList
+  | MemoList
   | readonly Dynamic[];
 
 /** A template instance: the call site's strings (its identity) and this evaluation's values. */
@@ -119,8 +120,9 @@ export function attr(name: string, value: string | number | boolean | null | und
 const EMPTY_RAW = new Raw('');
 
 /**
- * A keyed list, built by {@link each}: the entries are already rendered, so everything a diff
- * needs is plain data and a render callback that throws does so inside the view's `render`.
+ * A keyed list, built by {@link each} without a context: the entries are already rendered, so
+ * everything a diff needs is plain data and a render callback that throws does so inside the
+ * view's `render`.
  */
 export class KeyedList {
   constructor(
@@ -132,20 +134,96 @@ export class KeyedList {
 }
 
 /**
+ * A keyed list remembered by its inputs, built by {@link each} with a context: the items, the
+ * key function, the render function and the context, with nothing rendered yet. The diff keeps
+ * the items, the render function and the context (not the rendered entries), and renders an
+ * entry only when its item or the context is not the one it was last rendered from.
+ */
+export class MemoList {
+  constructor(
+    /** The items, by reference: the caller's array when one was given (see {@link each}). */
+    readonly items: readonly unknown[],
+    /** The key of an item; must depend on the item (and its position) only. */
+    readonly key: (item: unknown, index: number) => Key,
+    /** The entry of an item; must be a pure function of the item and the context. */
+    readonly render: (item: unknown, context: unknown) => Dynamic,
+    /** The second argument of every `render`, compared by identity between renders. */
+    readonly context: unknown,
+    /** The keys when the development checks computed them already, else `null` (computed on demand). */
+    readonly keys: readonly Key[] | null,
+  ) {}
+
+  /** The key of entry `i`. */
+  keyAt(i: number): Key {
+    return this.keys === null ? this.key(this.items[i], i) : (this.keys[i] as Key);
+  }
+}
+
+/**
  * A list whose entries are identified by key, so the client moves, inserts and deletes entries
  * instead of re-rendering the list: a toggled item costs that item's changed slots only.
  * Keys must be unique within the list (checked in development).
  *
+ * Two forms:
+ *
+ * - `each(items, key, render)` renders every entry now, `render(item, index)`, into a
+ *   {@link KeyedList}; the diff keeps each entry's rendered slots.
+ * - `each(items, key, render, context)` renders nothing now and returns a {@link MemoList}: the
+ *   diff keeps the items, `render` and `context`, and calls `render(item, context)` only for
+ *   entries that are new or whose item or context changed (an unchanged entry costs one
+ *   identity comparison and sends nothing). Its contract, which makes that sound:
+ *   `render` must be a pure function of its two arguments (a module-level function is the
+ *   normal case; a closure over anything else may show stale content), items and the context
+ *   are compared by identity and must not be mutated once rendered (replace an item to change
+ *   it), and an array of items is kept by reference, not copied, so it must not be changed
+ *   afterwards either (checked in development). Another `render` function or another context
+ *   re-renders every entry. Rendering happens inside the tracker's `mount` and `diff`, so an
+ *   error thrown by `render` surfaces there.
+ *
  * @example
  * ```ts
+ * // eager: entries rendered on every render of the view
  * html`<ul>${each(todos, (t) => t.id, (t) => html`<li>${t.title}</li>`)}</ul>`
+ * // remembered by input: entries rendered only when their todo or `editing` changed
+ * const item = (t: Todo, editing: number | null) => html`<li class="${t.id === editing ? 'editing' : ''}">${t.title}</li>`;
+ * html`<ul>${each(todos, (t) => t.id, item, editing)}</ul>`
  * ```
  */
+export function each<T>(items: Iterable<T>, key: (item: T, index: number) => Key, render: (item: T, index: number) => Dynamic): KeyedList;
+export function each<T, C>(
+  items: Iterable<T>,
+  key: (item: T, index: number) => Key,
+  render: (item: T, context: C) => Dynamic,
+  context: C,
+): MemoList;
 export function each<T>(
   items: Iterable<T>,
   key: (item: T, index: number) => Key,
-  render: (item: T, index: number) => Dynamic,
-): KeyedList {
+  render: (item: T, second: never) => Dynamic,
+  ...context: unknown[]
+): KeyedList | MemoList {
+  if (context.length > 0) return memoList(items, key, render as (item: unknown, context: unknown) => Dynamic, context[0]);
+  return eagerList(items, key, render as (item: T, index: number) => Dynamic);
+}
+
+function memoList<T>(
+  items: Iterable<T>,
+  key: (item: T, index: number) => Key,
+  render: (item: unknown, context: unknown) => Dynamic,
+  context: unknown,
+): MemoList {
+  // An array is kept as it is: the caller's list usually lives on in the view's state anyway.
+  const list: readonly unknown[] = Array.isArray(items) ? (items as readonly unknown[]) : Array.from(items);
+  let keys: Key[] | null = null;
+  if (devMode) {
+    keys = new Array(list.length);
+    for (let i = 0; i < list.length; i++) keys[i] = key(list[i] as T, i);
+    checkKeys(keys);
+  }
+  return new MemoList(list, key as (item: unknown, index: number) => Key, render, context, keys);
+}
+
+function eagerList<T>(items: Iterable<T>, key: (item: T, index: number) => Key, render: (item: T, index: number) => Dynamic): KeyedList {
   // The keys outlive the render (the diff keeps them until the next one): size them exactly.
   if (Array.isArray(items)) {
     const list = items as readonly T[];

@@ -87,7 +87,7 @@ function mainSection(m: TodoPageModel, active: number): Template {
 <label for="toggle-all">Mark all as complete</label>
 <span id="todo-delete-label" hidden>Delete</span>
 </div>
-<ul class="todo-list">${each(visible, (t) => t.id, (t) => item(t, m.editing))}</ul>
+<ul class="todo-list">${each(visible, (t) => t.id, item, m.editing)}</ul>
 </main>`;
 }
 
