@@ -264,8 +264,11 @@ async function main(): Promise<void> {
 
     if (ours.owned) {
       const idleMs = num('idle-ms');
-      log(`\n== idle: todo-live (${usersWanted} users × ${TODOS} todos, USER_IDLE_MS=${idleMs}) ==`);
-      const server = new ServerProcess(await appSpec(workDir, dataDir, { ...APP_ENV, USER_IDLE_MS: String(idleMs) }, APP_NODE_ARGS));
+      log(`\n== idle: todo-live (${usersWanted} users × ${TODOS} todos, USER_IDLE_MS=VIEW_HIBERNATE_MS=${idleMs}) ==`);
+      // Users' servers stop and their tabs hibernate after the same idle time: the first sample
+      // has both resident, the one after the wait neither.
+      const idleEnv = { ...APP_ENV, USER_IDLE_MS: String(idleMs), VIEW_HIBERNATE_MS: String(idleMs) };
+      const server = new ServerProcess(await appSpec(workDir, dataDir, idleEnv, APP_NODE_ARGS));
       servers.push(server);
       await server.start();
       ours.url = server.url;

@@ -87,8 +87,8 @@ export async function runIdle(
     const idleCpuCores = (cpuSecondsOf(server.pid) - cpuBefore) / (waitedMs / 1000);
     const sample = await sampleMemory(server.pid, server.statsFile);
     afterIdle = { sample, rssPerUser: (sample.rss - base.rss) / last.users, heapPerUser: (sample.heapUsed - base.heapUsed) / last.users, idleCpuCores, waitedMs };
-    log(`  CPU while idle (heartbeats, idle stops): ${(idleCpuCores * 100).toFixed(1)}% of a core`);
-    log(`  after idle stop: rss ${(sample.rss / 2 ** 20).toFixed(1)} MiB, heap ${(sample.heapUsed / 2 ** 20).toFixed(1)} MiB`);
+    log(`  CPU while idle (heartbeats, idle stops, hibernation): ${(idleCpuCores * 100).toFixed(1)}% of a core`);
+    log(`  after idle stop and hibernation: rss ${(sample.rss / 2 ** 20).toFixed(1)} MiB, heap ${(sample.heapUsed / 2 ** 20).toFixed(1)} MiB`);
   }
   const stillOpen = tabs.filter((t) => t.isOpen).length;
   if (stillOpen < tabs.length) log(`  warning: ${tabs.length - stillOpen} of ${tabs.length} sockets closed during the idle run`);
