@@ -2,6 +2,8 @@
  * Store benchmarks, each next to a raw baseline measured in the same run:
  *  1. durable toggles per second with group commit, 1,000 users each awaiting its own
  *     toggles, synchronous=FULL; baseline: one raw INSERT per transaction, same settings;
+ *     alongside, the event-loop delay while they run (what a commit costs every socket; no
+ *     raw counterpart) and the latency of a `load` timed every 5 ms meanwhile;
  *  2. loading a 100-todo list (median, p99) among 100,000 rows; baseline: the raw query;
  *  3. the same two on PostgreSQL (when installed), against raw `pg` queries.
  *
@@ -9,6 +11,7 @@
  */
 import { join } from 'node:path';
 import { loadavg, cpus } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openPostgresStore, openSqliteStore, type TodoStore } from '../src/store/index.js';
@@ -26,8 +29,19 @@ const report = (what: string, value: string, baselineName: string, baseline: str
   console.log(`${what}: ${value} | ${baselineName}: ${baseline} | ratio ${ratio}`);
 };
 
+interface ToggleRun {
+  /** Durable toggles per second. */
+  rate: number;
+  /** Event-loop delay while the toggles ran (ms): how long the main thread was unavailable. */
+  loopP50: number;
+  loopP99: number;
+  loopMax: number;
+  /** `store.load` of a toggling user, timed every 5 ms while the toggles ran (ms). */
+  loads: number[];
+}
+
 /** Every user toggles its one todo, awaiting each toggle before the next, for PHASE_MS. */
-async function concurrentToggles(store: TodoStore, users: number): Promise<number> {
+async function concurrentToggles(store: TodoStore, users: number): Promise<ToggleRun> {
   const ids = new Map<string, number>();
   await Promise.all(
     Array.from({ length: users }, async (_, i) => {
@@ -39,9 +53,20 @@ async function concurrentToggles(store: TodoStore, users: number): Promise<numbe
   );
   gc();
   let done = 0;
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const loads: number[] = [];
   const start = performance.now();
   const deadline = start + PHASE_MS;
   let op = 0;
+  loop.enable();
+  const reader = (async () => {
+    for (let i = 0; performance.now() < deadline; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      const t = performance.now();
+      await store.load(`bench-${(i * 7919) % users}`);
+      loads.push(performance.now() - t);
+    }
+  })();
   await Promise.all(
     [...ids].map(async ([userId, id]) => {
       while (performance.now() < deadline) {
@@ -50,7 +75,11 @@ async function concurrentToggles(store: TodoStore, users: number): Promise<numbe
       }
     }),
   );
-  return done / ((performance.now() - start) / 1000);
+  const rate = done / ((performance.now() - start) / 1000);
+  await reader;
+  loop.disable();
+  const ms = (ns: number) => ns / 1e6;
+  return { rate, loopP50: ms(loop.percentile(50)), loopP99: ms(loop.percentile(99)), loopMax: ms(loop.max), loads };
 }
 
 /** Raw better-sqlite3: one INSERT per transaction (autocommit), the given synchronous setting. */
@@ -71,22 +100,39 @@ function rawSqliteInserts(path: string, synchronous: 'FULL' | 'NORMAL'): number 
 
 async function sqliteWrites(dir: string): Promise<void> {
   for (const synchronous of ['FULL', 'NORMAL'] as const) {
-    const group: number[] = [];
+    const runs: ToggleRun[] = [];
     const raw: number[] = [];
     for (let r = 0; r < REPEATS; r++) {
       const store = openSqliteStore({ path: join(dir, `w-${synchronous}-${r}.sqlite`), synchronous });
-      group.push(await concurrentToggles(store, USERS));
+      const run = await concurrentToggles(store, USERS);
+      runs.push(run);
       const { commits, writes } = store.stats();
       await store.close();
       raw.push(rawSqliteInserts(join(dir, `raw-${synchronous}-${r}.sqlite`), synchronous));
-      console.log(`  run ${r}: group ${group.at(-1)!.toFixed(0)}/s (${(writes / commits).toFixed(0)} writes per commit), raw ${raw.at(-1)!.toFixed(0)}/s`);
+      console.log(
+        `  run ${r}: group ${run.rate.toFixed(0)}/s (${(writes / commits).toFixed(0)} writes per commit), raw ${raw.at(-1)!.toFixed(0)}/s; ` +
+          `event-loop delay p50 ${run.loopP50.toFixed(2)} ms, p99 ${run.loopP99.toFixed(2)} ms, max ${run.loopMax.toFixed(1)} ms; ` +
+          `load during toggles p50 ${(median(run.loads) * 1000).toFixed(0)} µs, p99 ${(percentile(run.loads, 0.99) * 1000).toFixed(0)} µs`,
+      );
     }
+    const rates = runs.map((r) => r.rate);
     report(
       `SQLite durable toggles/s, group commit, ${USERS} users, synchronous=${synchronous}`,
-      median(group).toFixed(0),
+      median(rates).toFixed(0),
       'raw INSERT, 1 per transaction',
       median(raw).toFixed(0),
-      `${(median(group) / median(raw)).toFixed(1)}×`,
+      `${(median(rates) / median(raw)).toFixed(1)}×`,
+    );
+    // Figures with no raw counterpart (the baseline column says so): what the commits cost the event loop.
+    const none = '—';
+    report(`SQLite event-loop delay during those toggles, p99 (median of runs), synchronous=${synchronous}`, `${median(runs.map((r) => r.loopP99)).toFixed(2)} ms`, none, none, none);
+    report(`SQLite event-loop delay during those toggles, max (median of runs), synchronous=${synchronous}`, `${median(runs.map((r) => r.loopMax)).toFixed(1)} ms`, none, none, none);
+    report(
+      `SQLite load of a 1-todo list during those toggles, p50 / p99 (median of runs), synchronous=${synchronous}`,
+      `${(median(runs.map((r) => median(r.loads))) * 1000).toFixed(0)} / ${(median(runs.map((r) => percentile(r.loads, 0.99))) * 1000).toFixed(0)} µs`,
+      none,
+      none,
+      none,
     );
   }
 }
@@ -156,7 +202,7 @@ async function postgres(): Promise<void> {
     await client.connect();
     await client.query('CREATE TABLE t (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id TEXT, title TEXT, completed BOOLEAN, position INT)');
     for (let r = 0; r < REPEATS; r++) {
-      group.push(await concurrentToggles(store, USERS));
+      group.push((await concurrentToggles(store, USERS)).rate);
       gc();
       let n = 0;
       const start = performance.now();

@@ -1,34 +1,32 @@
 /**
  * The default store: one SQLite file through better-sqlite3, in WAL mode with
- * `synchronous=FULL` (power-loss durable), owned exclusively by this process.
+ * `synchronous=FULL` (power-loss durable), used by this process alone (see `sqlite-lock.ts`).
+ *
+ * Writes go to a writer thread that owns the only connection that writes
+ * (`sqlite-writer.ts`), so that COMMIT and its fsync never hold the event loop: while the
+ * disk syncs, sockets are still served. Reads run on the main thread, on a connection of
+ * their own: in WAL mode a reader never waits for the writer, whereas a read sent to the
+ * writer thread would queue behind whole batches and their fsyncs (under sustained writes
+ * that made a load take milliseconds instead of about a tenth of one, in bench/store.bench.ts).
  *
  * Group commit: writes submitted during one event-loop turn (or within a configured window
- * of a few milliseconds) are applied in one transaction and made durable by one fsync.
- * Each write runs inside its own savepoint, so one write that fails (version conflict,
- * unknown todo, limit) is rolled back alone and the others still commit. Every caller's
- * promise settles only after the shared COMMIT has returned.
- *
- * better-sqlite3 is synchronous: a flush holds the event loop for the duration of its
- * transaction and fsync. That is the price of durability without a worker thread; batching
- * keeps it to one fsync per turn however many users wrote.
+ * of a few milliseconds) go to the writer as one batch, applied in one transaction and made
+ * durable by one fsync; writes submitted while a batch is being committed go together as
+ * the next one. Each write runs inside its own savepoint, so one write that fails (version
+ * conflict, unknown todo, limit) is rolled back alone and the others still commit. Every
+ * caller's promise settles only after the writer reports that the shared COMMIT returned.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { TodoLiveError } from '../errors.js';
 import { Listeners } from './listeners.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations/index.js';
-import { planMove } from './reorder.js';
-import {
-  closedError,
-  fromSqliteError,
-  fromSqliteOpenError,
-  limitExceeded,
-  moveOutOfRange,
-  newerSchema,
-  todoNotFound,
-  versionConflict,
-} from './store-errors.js';
+import { type FileLock, lockDatabaseFile } from './sqlite-lock.js';
+import { type CleanupCutoffs, fromWireError, type WireJob, type WireOutcome } from './sqlite-protocol.js';
+import { WriterClient } from './sqlite-writer-client.js';
+import { closedError, fromSqliteError, fromSqliteOpenError, newerSchema } from './store-errors.js';
 import type {
   CleanupOptions,
   CleanupResult,
@@ -43,7 +41,10 @@ import type {
 import { checkRequest, checkUserId, resolveLimits } from './validate.js';
 
 export interface SqliteStoreOptions {
-  /** The database file; it and its folder are created when missing. */
+  /**
+   * The database file; it and its folder are created when missing. The file `<path>-lock`
+   * next to it is locked while the store is open, to keep a second process out.
+   */
   readonly path: string;
   /**
    * `FULL` (default) fsyncs the WAL on every commit: an acknowledged write survives power
@@ -82,14 +83,21 @@ interface TodoRow {
   updated_at: number;
 }
 
-interface Job<T> {
-  readonly run: () => T;
-  readonly resolve: (value: T) => void;
+interface Job {
+  readonly wire: WireJob;
+  readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
-  readonly action: string;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: TodoLiveError };
+/** What waits to be sent to the writer thread, in order: sealed batches and cleanups. */
+type Outgoing =
+  | { readonly kind: 'batch'; readonly jobs: Job[] }
+  | {
+      readonly kind: 'cleanup';
+      readonly cutoffs: CleanupCutoffs;
+      readonly resolve: (value: { result: CleanupResult; bumped: readonly { id: string; version: number }[] }) => void;
+      readonly reject: (err: unknown) => void;
+    };
 
 /**
  * Opens (creating and migrating as needed) a SQLite store. Fails with STORE_LOCKED when
@@ -109,21 +117,39 @@ export interface SqliteTodoStore extends TodoStore {
   stats(): { commits: number; writes: number };
 }
 
+/**
+ * The writer thread of an open SQLite store, for tests that make it fail (terminate it and
+ * check that every write then fails with STORE_CONNECTION_LOST); undefined for another store.
+ */
+export function writerThreadOf(store: TodoStore): Worker | undefined {
+  return store instanceof SqliteStore ? store.writerThread : undefined;
+}
+
 const SYNCHRONOUS_NAMES = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 
 class SqliteStore implements SqliteTodoStore {
   readonly kind = 'sqlite' as const;
   readonly limits: StoreLimits;
+  /** The main thread's connection: migrations at open, then reads only. */
   readonly #db: Database.Database;
+  readonly #lock: FileLock;
+  readonly #writer: WriterClient;
   readonly #now: () => number;
   readonly #windowMs: number;
   readonly #listeners: Listeners;
-  #queue: Job<unknown>[] = [];
+  /** Writes accepted since the last batch was sealed: they go together as the next batch. */
+  #open: Job[] = [];
+  readonly #outbox: Outgoing[] = [];
+  /** A batch or cleanup is with the writer thread; one at a time keeps every user's writes in order. */
+  #busy = false;
   #scheduled = false;
+  #idleWaiters: (() => void)[] = [];
   #closed = false;
+  #closing: Promise<void> | undefined;
   #commits = 0;
   #writes = 0;
-  readonly #s: ReturnType<typeof prepare>;
+  readonly #s: ReturnType<typeof prepareReads>;
+  readonly #readList: (userId: string) => TodoList;
 
   constructor(options: SqliteStoreOptions) {
     this.limits = resolveLimits(options.limits);
@@ -138,53 +164,69 @@ class SqliteStore implements SqliteTodoStore {
     if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
       throw new TodoLiveError('STORE_INVALID_INPUT', `synchronous: expected FULL or NORMAL, got ${String(synchronous)}`);
     }
-    let db: Database.Database;
+    if (options.path === ':memory:' || options.path === '') {
+      // The writer thread opens the file by name: an in-memory database would be another one there.
+      throw new TodoLiveError('STORE_INVALID_INPUT', `path: expected a database file, got ${JSON.stringify(options.path)}`);
+    }
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     try {
-      if (options.path !== ':memory:' && options.path !== '') mkdirSync(dirname(options.path), { recursive: true });
-      db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+      mkdirSync(dirname(options.path), { recursive: true });
     } catch (err) {
       throw fromSqliteOpenError(err, `open ${options.path}`);
     }
+    // The lock comes first: nothing touches a database another process is using.
+    const lock = lockDatabaseFile(options.path, busyTimeoutMs);
+    let db: Database.Database | undefined;
     try {
-      // Exclusive locking before WAL: SQLite then keeps the WAL index in private memory
-      // and holds the file lock for the life of the connection, so a second process (or
-      // connection) opening the same file is refused instead of interleaving writes. The
-      // operating system drops the lock when this process dies, however it dies.
-      db.pragma('locking_mode = EXCLUSIVE');
+      db = new Database(options.path, { timeout: busyTimeoutMs });
+    } catch (err) {
+      lock.release();
+      throw fromSqliteOpenError(err, `open ${options.path}`);
+    }
+    try {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (mode !== 'wal' && options.path !== ':memory:') {
+      if (mode !== 'wal') {
         throw new TodoLiveError('STORE_FAILED', `open ${options.path}: expected journal_mode wal, got ${String(mode)}`);
       }
+      // The same level as the writer's: it governs the migrations this connection commits.
       db.pragma(`synchronous = ${synchronous}`);
       db.pragma('foreign_keys = ON');
       migrate(db);
-      if (options.maxSizeBytes !== undefined) {
-        const pageSize = db.pragma('page_size', { simple: true }) as number;
-        db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxSizeBytes / pageSize))}`);
-      }
+      // From here on every write goes through the writer thread.
+      db.pragma('query_only = ON');
+      this.#s = prepareReads(db);
     } catch (err) {
       db.close();
-      const mapped = fromSqliteError(err, `open ${options.path}`);
-      if (mapped.code === 'STORE_LOCKED') {
-        throw new TodoLiveError(
-          'STORE_LOCKED',
-          `open ${options.path}: expected to be the only process using this database, but another one holds it`,
-          { cause: err, details: mapped.details },
-        );
-      }
-      throw mapped;
+      lock.release();
+      throw fromSqliteError(err, `open ${options.path}`);
     }
     this.#db = db;
-    this.#s = prepare(db);
+    this.#lock = lock;
+    // One read transaction, so that the version and the todos are of the same commit even
+    // while the writer thread commits.
+    this.#readList = db.transaction((userId: string): TodoList => {
+      const version = (this.#s.userVersion.get(userId) as { version: number } | undefined)?.version ?? 0;
+      const rows = this.#s.todos.all(userId) as TodoRow[];
+      return { userId, version, todos: rows.map(toTodo) };
+    });
+    this.#writer = new WriterClient({
+      path: options.path,
+      synchronous,
+      busyTimeoutMs,
+      maxSizeBytes: options.maxSizeBytes,
+      limits: this.limits,
+    });
+  }
+
+  get writerThread(): Worker {
+    return this.#writer.worker;
   }
 
   async load(userId: string): Promise<TodoList> {
     this.#assertOpen('load');
     checkUserId(userId);
     try {
-      const version = (this.#s.userVersion.get(userId) as { version: number } | undefined)?.version ?? 0;
-      const rows = this.#s.todos.all(userId) as TodoRow[];
-      return { userId, version, todos: rows.map(toTodo) };
+      return this.#readList(userId);
     } catch (err) {
       throw fromSqliteError(err, `load user ${JSON.stringify(userId)}`);
     }
@@ -204,7 +246,7 @@ class SqliteStore implements SqliteTodoStore {
     try {
       this.#assertOpen('apply');
       const checked = checkRequest(request, this.limits);
-      return this.#enqueue(() => this.#applyOne(checked), `apply ${checked.mutation.kind}`);
+      return this.#enqueue({ kind: 'apply', request: checked, now: this.#now() }) as Promise<MutationResult>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -214,10 +256,7 @@ class SqliteStore implements SqliteTodoStore {
     try {
       this.#assertOpen('touch');
       checkUserId(userId);
-      return this.#enqueue(() => {
-        const now = this.#now();
-        this.#s.upsertUser.get(userId, now, now);
-      }, 'touch');
+      return this.#enqueue({ kind: 'touch', userId, now: this.#now() }) as Promise<void>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -226,27 +265,19 @@ class SqliteStore implements SqliteTodoStore {
   async cleanup(options: CleanupOptions): Promise<CleanupResult> {
     this.#assertOpen('cleanup');
     const now = this.#now();
-    const todoCutoff = now - options.completedRetentionMs;
-    const userCutoff = now - options.userRetentionMs;
-    const opCutoff = now - (options.operationRetentionMs ?? DEFAULT_OPERATION_RETENTION_MS);
-    // Pending writes go first so that cleanup sees (and is ordered after) everything acknowledged.
-    this.#flush();
-    const bumped: { id: string; version: number }[] = [];
-    let result: CleanupResult;
-    try {
-      result = this.#db.transaction((): CleanupResult => {
-        const usersDeleted = this.#s.deleteInactiveUsers.run(userCutoff).changes;
-        const affectedUsers = this.#s.usersWithOldCompleted.all(todoCutoff) as { user_id: string }[];
-        const todosDeleted = this.#s.deleteOldCompleted.run(todoCutoff).changes;
-        for (const { user_id } of affectedUsers) {
-          bumped.push(this.#s.bumpVersion.get(user_id) as { id: string; version: number });
-        }
-        const operationsDeleted = this.#s.deleteOldOperations.run(opCutoff).changes;
-        return { todosDeleted, usersDeleted, operationsDeleted };
-      }).immediate();
-    } catch (err) {
-      throw fromSqliteError(err, 'cleanup');
-    }
+    const cutoffs: CleanupCutoffs = {
+      todoCutoff: now - options.completedRetentionMs,
+      userCutoff: now - options.userRetentionMs,
+      opCutoff: now - (options.operationRetentionMs ?? DEFAULT_OPERATION_RETENTION_MS),
+    };
+    const { result, bumped } = await new Promise<{ result: CleanupResult; bumped: readonly { id: string; version: number }[] }>(
+      (resolve, reject) => {
+        // Pending writes go first so that cleanup sees (and is ordered after) everything acknowledged.
+        this.#seal();
+        this.#outbox.push({ kind: 'cleanup', cutoffs, resolve, reject });
+        this.#schedule(0);
+      },
+    );
     for (const { id, version } of bumped) this.#listeners.emit({ type: 'change', userId: id, version });
     return result;
   }
@@ -271,15 +302,26 @@ class SqliteStore implements SqliteTodoStore {
     return this.#listeners.add(listener);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#flush();
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
+    this.#seal();
+    this.#schedule(0);
+    await new Promise<void>((resolve) => this.#whenIdle(resolve));
     this.#listeners.clear();
     try {
+      // The reader goes first, so that the writer's connection is the last one and its close
+      // (which checkpoints the log into the database file) runs in its thread.
       this.#db.close();
+      await this.#writer.close();
     } catch (err) {
       throw fromSqliteError(err, 'close');
+    } finally {
+      this.#lock.release();
     }
   }
 
@@ -287,59 +329,64 @@ class SqliteStore implements SqliteTodoStore {
     if (this.#closed) throw closedError(action);
   }
 
-  #enqueue<T>(run: () => T, action: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ run, resolve, reject, action } as Job<unknown>);
-      if (this.#scheduled) return;
-      this.#scheduled = true;
-      if (this.#windowMs === 0) setImmediate(() => this.#flush());
-      else setTimeout(() => this.#flush(), this.#windowMs);
+  #enqueue(wire: WireJob): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#open.push({ wire, resolve, reject });
+      this.#schedule(this.#windowMs);
     });
   }
 
-  /** Commits every queued job in one transaction, each in its own savepoint. */
-  #flush(): void {
+  /** Closes the batch being collected: later writes go into the next one. */
+  #seal(): void {
+    if (this.#open.length === 0) return;
+    this.#outbox.push({ kind: 'batch', jobs: this.#open });
+    this.#open = [];
+  }
+
+  /**
+   * Sends the next batch after `delayMs` (0: at the end of this event-loop turn, so that
+   * every write of the turn shares it). While the writer thread is busy nothing is
+   * scheduled: its reply schedules what accumulated meanwhile.
+   */
+  #schedule(delayMs: number): void {
+    if (this.#scheduled || this.#busy) return;
+    this.#scheduled = true;
+    if (delayMs === 0) setImmediate(() => this.#pump());
+    else setTimeout(() => this.#pump(), delayMs);
+  }
+
+  #pump(): void {
     this.#scheduled = false;
-    const batch = this.#queue;
-    if (batch.length === 0) return;
-    this.#queue = [];
-    const outcomes: Outcome[] = [];
-    const s = this.#s;
-    try {
-      s.begin.run();
-      for (const job of batch) {
-        s.savepoint.run();
-        try {
-          const value = job.run();
-          s.release.run();
-          outcomes.push({ ok: true, value });
-        } catch (err) {
-          if (!this.#db.inTransaction) throw err; // SQLite rolled the whole transaction back (I/O, full disk)
-          s.rollbackTo.run();
-          s.release.run();
-          outcomes.push({ ok: false, error: fromSqliteError(err, job.action) });
-        }
-      }
-      s.commit.run();
-      this.#commits++;
-      this.#writes += batch.length;
-    } catch (err) {
-      if (this.#db.inTransaction) {
-        try {
-          s.rollback.run();
-        } catch {
-          // The original error says more than a failed rollback would.
-        }
-      }
-      const error = fromSqliteError(err, `commit of ${batch.length} write(s)`);
-      for (const job of batch) job.reject(error);
+    if (this.#busy) return;
+    if (this.#outbox.length === 0) this.#seal();
+    const next = this.#outbox.shift();
+    if (next === undefined) {
+      for (const waiter of this.#idleWaiters.splice(0)) waiter();
       return;
     }
+    this.#busy = true;
+    const sent = next.kind === 'batch' ? this.#sendBatch(next.jobs) : this.#writer.cleanup(next.cutoffs).then(next.resolve, next.reject);
+    void sent.finally(() => {
+      this.#busy = false;
+      this.#schedule(0);
+    });
+  }
+
+  async #sendBatch(jobs: Job[]): Promise<void> {
+    let outcomes: readonly WireOutcome[];
+    try {
+      outcomes = await this.#writer.batch(jobs.map((job) => job.wire));
+    } catch (err) {
+      for (const job of jobs) job.reject(err);
+      return;
+    }
+    this.#commits++;
+    this.#writes += jobs.length;
     const versions = new Map<string, number>();
-    batch.forEach((job, i) => {
+    jobs.forEach((job, i) => {
       const outcome = outcomes[i]!;
       if (!outcome.ok) {
-        job.reject(outcome.error);
+        job.reject(fromWireError(outcome.error));
         return;
       }
       job.resolve(outcome.value);
@@ -351,75 +398,9 @@ class SqliteStore implements SqliteTodoStore {
     for (const [userId, version] of versions) this.#listeners.emit({ type: 'change', userId, version });
   }
 
-  /** Runs inside a savepoint: any throw undoes everything this mutation did. */
-  #applyOne(request: MutationRequest): MutationResult {
-    const { userId, opId, mutation } = request;
-    const s = this.#s;
-    const previous = s.findOp.get(userId, opId) as { version: number; affected: number; todo_id: number | null } | undefined;
-    if (previous !== undefined) {
-      return {
-        userId,
-        opId,
-        version: previous.version,
-        duplicate: true,
-        affected: previous.affected,
-        ...(previous.todo_id === null ? {} : { todoId: previous.todo_id }),
-      };
-    }
-    const now = this.#now();
-    const current = (s.upsertUser.get(userId, now, now) as { version: number }).version;
-    if (request.expectedVersion !== undefined && request.expectedVersion !== current) {
-      throw versionConflict(userId, request.expectedVersion, current);
-    }
-    let affected = 0;
-    let todoId: number | undefined;
-    switch (mutation.kind) {
-      case 'add': {
-        const { n, next } = s.countAndNext.get(userId) as { n: number; next: number };
-        if (n >= this.limits.maxTodosPerUser) throw limitExceeded(userId, this.limits.maxTodosPerUser);
-        todoId = (s.insertTodo.get(userId, mutation.title, next, now, now) as { id: number }).id;
-        affected = 1;
-        break;
-      }
-      case 'toggle':
-        affected = s.toggle.run(now, mutation.id, userId).changes;
-        if (affected === 0) throw todoNotFound(userId, mutation.id);
-        break;
-      case 'set_completed': {
-        const row = s.completedOf.get(mutation.id, userId) as { completed: number } | undefined;
-        if (row === undefined) throw todoNotFound(userId, mutation.id);
-        if (row.completed !== Number(mutation.completed)) {
-          affected = s.setCompleted.run(Number(mutation.completed), now, mutation.id, userId).changes;
-        }
-        break;
-      }
-      case 'set_all_completed':
-        affected = s.setAllCompleted.run(Number(mutation.completed), now, userId, Number(mutation.completed)).changes;
-        break;
-      case 'rename':
-        affected = s.rename.run(mutation.title, now, mutation.id, userId).changes;
-        if (affected === 0) throw todoNotFound(userId, mutation.id);
-        break;
-      case 'delete':
-        affected = s.deleteTodo.run(mutation.id, userId).changes;
-        if (affected === 0) throw todoNotFound(userId, mutation.id);
-        break;
-      case 'clear_completed':
-        affected = s.clearCompleted.run(userId).changes;
-        break;
-      case 'move': {
-        const ordered = s.positions.all(userId) as { id: number; position: number }[];
-        const plan = planMove(ordered, mutation.id, Math.min(mutation.toIndex, ordered.length));
-        if (plan === undefined) throw todoNotFound(userId, mutation.id);
-        if (mutation.toIndex >= ordered.length) throw moveOutOfRange(userId, mutation.toIndex, ordered.length);
-        for (const change of plan) s.setPosition.run(change.position, change.id);
-        affected = plan.length;
-        break;
-      }
-    }
-    const version = (s.bumpVersion.get(userId) as { version: number }).version;
-    s.insertOp.run(userId, opId, version, affected, todoId ?? null, now);
-    return { userId, opId, version, duplicate: false, affected, ...(todoId === undefined ? {} : { todoId }) };
+  #whenIdle(resolve: () => void): void {
+    if (!this.#busy && !this.#scheduled && this.#outbox.length === 0 && this.#open.length === 0) resolve();
+    else this.#idleWaiters.push(resolve);
   }
 }
 
@@ -434,45 +415,12 @@ function toTodo(row: TodoRow): Todo {
   };
 }
 
-function prepare(db: Database.Database) {
-  const p = (sql: string) => db.prepare(sql);
+function prepareReads(db: Database.Database) {
   return {
-    begin: p('BEGIN IMMEDIATE'),
-    commit: p('COMMIT'),
-    rollback: p('ROLLBACK'),
-    savepoint: p('SAVEPOINT write'),
-    release: p('RELEASE write'),
-    rollbackTo: p('ROLLBACK TO write'),
-    userVersion: p('SELECT version FROM users WHERE id = ?'),
-    todos: p(
+    userVersion: db.prepare('SELECT version FROM users WHERE id = ?'),
+    todos: db.prepare(
       'SELECT id, title, completed, position, created_at, updated_at FROM todos WHERE user_id = ? ORDER BY position, id',
     ),
-    findOp: p('SELECT version, affected, todo_id FROM operations WHERE user_id = ? AND op_id = ?'),
-    upsertUser: p(
-      `INSERT INTO users (id, version, created_at, last_seen_at) VALUES (?, 0, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET last_seen_at = max(last_seen_at, excluded.last_seen_at) RETURNING version`,
-    ),
-    bumpVersion: p('UPDATE users SET version = version + 1 WHERE id = ? RETURNING id, version'),
-    insertOp: p(
-      'INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
-    countAndNext: p('SELECT count(*) AS n, coalesce(max(position), -1) + 1 AS next FROM todos WHERE user_id = ?'),
-    insertTodo: p(
-      'INSERT INTO todos (user_id, title, completed, position, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?) RETURNING id',
-    ),
-    toggle: p('UPDATE todos SET completed = 1 - completed, updated_at = ? WHERE id = ? AND user_id = ?'),
-    completedOf: p('SELECT completed FROM todos WHERE id = ? AND user_id = ?'),
-    setCompleted: p('UPDATE todos SET completed = ?, updated_at = ? WHERE id = ? AND user_id = ?'),
-    setAllCompleted: p('UPDATE todos SET completed = ?, updated_at = ? WHERE user_id = ? AND completed <> ?'),
-    rename: p('UPDATE todos SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?'),
-    deleteTodo: p('DELETE FROM todos WHERE id = ? AND user_id = ?'),
-    clearCompleted: p('DELETE FROM todos WHERE user_id = ? AND completed = 1'),
-    positions: p('SELECT id, position FROM todos WHERE user_id = ? ORDER BY position, id'),
-    setPosition: p('UPDATE todos SET position = ? WHERE id = ?'),
-    deleteInactiveUsers: p('DELETE FROM users WHERE last_seen_at < ?'),
-    usersWithOldCompleted: p('SELECT DISTINCT user_id FROM todos WHERE completed = 1 AND updated_at < ?'),
-    deleteOldCompleted: p('DELETE FROM todos WHERE completed = 1 AND updated_at < ?'),
-    deleteOldOperations: p('DELETE FROM operations WHERE created_at < ?'),
   };
 }
 

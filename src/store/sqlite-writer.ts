@@ -1,0 +1,223 @@
+/**
+ * The SQLite store's write side: the one connection that writes, and the group commit.
+ * It runs in the writer thread (`sqlite-writer-thread.ts`), so that COMMIT and the fsync of
+ * `synchronous=FULL` hold that thread, never the event loop that serves sockets.
+ *
+ * A batch is applied in one transaction with a savepoint per write: a write that fails
+ * (version conflict, unknown todo, limit) is rolled back alone and the others still commit.
+ * Outcomes are returned only after COMMIT has returned.
+ */
+import Database from 'better-sqlite3';
+import type { TodoLiveError } from '../errors.js';
+import type { CleanupCutoffs, WireJob, WriterConfig } from './sqlite-protocol.js';
+import { planMove } from './reorder.js';
+import { fromSqliteError, limitExceeded, moveOutOfRange, todoNotFound, versionConflict } from './store-errors.js';
+import type { CleanupResult, MutationRequest, MutationResult, StoreLimits } from './types.js';
+
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: TodoLiveError };
+
+export class SqliteWriter {
+  readonly #db: Database.Database;
+  readonly #limits: StoreLimits;
+  readonly #s: ReturnType<typeof prepare>;
+
+  /** Opens the writer connection on a database the main thread has already created and migrated. */
+  constructor(config: WriterConfig) {
+    this.#limits = config.limits;
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(config.path, { timeout: config.busyTimeoutMs, fileMustExist: true });
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new Error(`expected journal_mode wal, got ${String(mode)}`);
+      db.pragma(`synchronous = ${config.synchronous}`);
+      db.pragma('foreign_keys = ON');
+      if (config.maxSizeBytes !== undefined) {
+        const pageSize = db.pragma('page_size', { simple: true }) as number;
+        db.pragma(`max_page_count = ${Math.max(1, Math.floor(config.maxSizeBytes / pageSize))}`);
+      }
+      this.#s = prepare(db);
+    } catch (err) {
+      db?.close();
+      throw fromSqliteError(err, `open the writer connection to ${config.path}`);
+    }
+    this.#db = db;
+  }
+
+  /**
+   * Commits every job in one transaction, each in its own savepoint. Throws (a
+   * TodoLiveError) when the transaction as a whole failed: then nothing of it was committed.
+   */
+  runBatch(jobs: readonly WireJob[]): Outcome[] {
+    const outcomes: Outcome[] = [];
+    const s = this.#s;
+    try {
+      s.begin.run();
+      for (const job of jobs) {
+        s.savepoint.run();
+        try {
+          const value = job.kind === 'apply' ? this.#applyOne(job.request, job.now) : this.#touch(job.userId, job.now);
+          s.release.run();
+          outcomes.push({ ok: true, value });
+        } catch (err) {
+          if (!this.#db.inTransaction) throw err; // SQLite rolled the whole transaction back (I/O, full disk)
+          s.rollbackTo.run();
+          s.release.run();
+          outcomes.push({ ok: false, error: fromSqliteError(err, job.kind === 'apply' ? `apply ${job.request.mutation.kind}` : 'touch') });
+        }
+      }
+      s.commit.run();
+    } catch (err) {
+      if (this.#db.inTransaction) {
+        try {
+          s.rollback.run();
+        } catch {
+          // The original error says more than a failed rollback would.
+        }
+      }
+      throw fromSqliteError(err, `commit of ${jobs.length} write(s)`);
+    }
+    return outcomes;
+  }
+
+  /** Deletes old data in one transaction; returns the counts and the users whose version moved. */
+  cleanup(cutoffs: CleanupCutoffs): { result: CleanupResult; bumped: { id: string; version: number }[] } {
+    const s = this.#s;
+    const bumped: { id: string; version: number }[] = [];
+    try {
+      const result = this.#db.transaction((): CleanupResult => {
+        const usersDeleted = s.deleteInactiveUsers.run(cutoffs.userCutoff).changes;
+        const affectedUsers = s.usersWithOldCompleted.all(cutoffs.todoCutoff) as { user_id: string }[];
+        const todosDeleted = s.deleteOldCompleted.run(cutoffs.todoCutoff).changes;
+        for (const { user_id } of affectedUsers) {
+          bumped.push(s.bumpVersion.get(user_id) as { id: string; version: number });
+        }
+        const operationsDeleted = s.deleteOldOperations.run(cutoffs.opCutoff).changes;
+        return { todosDeleted, usersDeleted, operationsDeleted };
+      }).immediate();
+      return { result, bumped };
+    } catch (err) {
+      throw fromSqliteError(err, 'cleanup');
+    }
+  }
+
+  close(): void {
+    try {
+      this.#db.close();
+    } catch (err) {
+      throw fromSqliteError(err, 'close');
+    }
+  }
+
+  #touch(userId: string, now: number): undefined {
+    this.#s.upsertUser.get(userId, now, now);
+    return undefined;
+  }
+
+  /** Runs inside a savepoint: any throw undoes everything this mutation did. */
+  #applyOne(request: MutationRequest, now: number): MutationResult {
+    const { userId, opId, mutation } = request;
+    const s = this.#s;
+    const previous = s.findOp.get(userId, opId) as { version: number; affected: number; todo_id: number | null } | undefined;
+    if (previous !== undefined) {
+      return {
+        userId,
+        opId,
+        version: previous.version,
+        duplicate: true,
+        affected: previous.affected,
+        ...(previous.todo_id === null ? {} : { todoId: previous.todo_id }),
+      };
+    }
+    const current = (s.upsertUser.get(userId, now, now) as { version: number }).version;
+    if (request.expectedVersion !== undefined && request.expectedVersion !== current) {
+      throw versionConflict(userId, request.expectedVersion, current);
+    }
+    let affected = 0;
+    let todoId: number | undefined;
+    switch (mutation.kind) {
+      case 'add': {
+        const { n, next } = s.countAndNext.get(userId) as { n: number; next: number };
+        if (n >= this.#limits.maxTodosPerUser) throw limitExceeded(userId, this.#limits.maxTodosPerUser);
+        todoId = (s.insertTodo.get(userId, mutation.title, next, now, now) as { id: number }).id;
+        affected = 1;
+        break;
+      }
+      case 'toggle':
+        affected = s.toggle.run(now, mutation.id, userId).changes;
+        if (affected === 0) throw todoNotFound(userId, mutation.id);
+        break;
+      case 'set_completed': {
+        const row = s.completedOf.get(mutation.id, userId) as { completed: number } | undefined;
+        if (row === undefined) throw todoNotFound(userId, mutation.id);
+        if (row.completed !== Number(mutation.completed)) {
+          affected = s.setCompleted.run(Number(mutation.completed), now, mutation.id, userId).changes;
+        }
+        break;
+      }
+      case 'set_all_completed':
+        affected = s.setAllCompleted.run(Number(mutation.completed), now, userId, Number(mutation.completed)).changes;
+        break;
+      case 'rename':
+        affected = s.rename.run(mutation.title, now, mutation.id, userId).changes;
+        if (affected === 0) throw todoNotFound(userId, mutation.id);
+        break;
+      case 'delete':
+        affected = s.deleteTodo.run(mutation.id, userId).changes;
+        if (affected === 0) throw todoNotFound(userId, mutation.id);
+        break;
+      case 'clear_completed':
+        affected = s.clearCompleted.run(userId).changes;
+        break;
+      case 'move': {
+        const ordered = s.positions.all(userId) as { id: number; position: number }[];
+        const plan = planMove(ordered, mutation.id, Math.min(mutation.toIndex, ordered.length));
+        if (plan === undefined) throw todoNotFound(userId, mutation.id);
+        if (mutation.toIndex >= ordered.length) throw moveOutOfRange(userId, mutation.toIndex, ordered.length);
+        for (const change of plan) s.setPosition.run(change.position, change.id);
+        affected = plan.length;
+        break;
+      }
+    }
+    const version = (s.bumpVersion.get(userId) as { version: number }).version;
+    s.insertOp.run(userId, opId, version, affected, todoId ?? null, now);
+    return { userId, opId, version, duplicate: false, affected, ...(todoId === undefined ? {} : { todoId }) };
+  }
+}
+
+function prepare(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    begin: p('BEGIN IMMEDIATE'),
+    commit: p('COMMIT'),
+    rollback: p('ROLLBACK'),
+    savepoint: p('SAVEPOINT write'),
+    release: p('RELEASE write'),
+    rollbackTo: p('ROLLBACK TO write'),
+    findOp: p('SELECT version, affected, todo_id FROM operations WHERE user_id = ? AND op_id = ?'),
+    upsertUser: p(
+      `INSERT INTO users (id, version, created_at, last_seen_at) VALUES (?, 0, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET last_seen_at = max(last_seen_at, excluded.last_seen_at) RETURNING version`,
+    ),
+    bumpVersion: p('UPDATE users SET version = version + 1 WHERE id = ? RETURNING id, version'),
+    insertOp: p(
+      'INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    countAndNext: p('SELECT count(*) AS n, coalesce(max(position), -1) + 1 AS next FROM todos WHERE user_id = ?'),
+    insertTodo: p(
+      'INSERT INTO todos (user_id, title, completed, position, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?) RETURNING id',
+    ),
+    toggle: p('UPDATE todos SET completed = 1 - completed, updated_at = ? WHERE id = ? AND user_id = ?'),
+    completedOf: p('SELECT completed FROM todos WHERE id = ? AND user_id = ?'),
+    setCompleted: p('UPDATE todos SET completed = ?, updated_at = ? WHERE id = ? AND user_id = ?'),
+    setAllCompleted: p('UPDATE todos SET completed = ?, updated_at = ? WHERE user_id = ? AND completed <> ?'),
+    rename: p('UPDATE todos SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?'),
+    deleteTodo: p('DELETE FROM todos WHERE id = ? AND user_id = ?'),
+    clearCompleted: p('DELETE FROM todos WHERE user_id = ? AND completed = 1'),
+    positions: p('SELECT id, position FROM todos WHERE user_id = ? ORDER BY position, id'),
+    setPosition: p('UPDATE todos SET position = ? WHERE id = ?'),
+    deleteInactiveUsers: p('DELETE FROM users WHERE last_seen_at < ?'),
+    usersWithOldCompleted: p('SELECT DISTINCT user_id FROM todos WHERE completed = 1 AND updated_at < ?'),
+    deleteOldCompleted: p('DELETE FROM todos WHERE completed = 1 AND updated_at < ?'),
+    deleteOldOperations: p('DELETE FROM operations WHERE created_at < ?'),
+  };
+}
