@@ -150,8 +150,6 @@ interface TodoRow {
   title: string;
   completed: boolean;
   position: number;
-  created_at: string;
-  updated_at: string;
 }
 
 /**
@@ -255,7 +253,7 @@ class PostgresStore implements PostgresTodoStore {
       // One statement, one snapshot: the version and the rows always agree.
       const { rows } = await this.#pool.query<TodoRow & { version: string | null }>({
         name: 'todo_live_load',
-        text: `SELECT u.version, t.id, t.title, t.completed, t.position, t.created_at, t.updated_at
+        text: `SELECT u.version, t.id, t.title, t.completed, t.position
                FROM (SELECT $1::text AS id) k
                LEFT JOIN users u ON u.id = k.id
                LEFT JOIN todos t ON t.user_id = k.id
@@ -270,8 +268,6 @@ class PostgresStore implements PostgresTodoStore {
           title: r.title,
           completed: r.completed,
           position: r.position,
-          createdAt: Number(r.created_at),
-          updatedAt: Number(r.updated_at),
         }));
       return { userId, version, todos };
     });

@@ -79,8 +79,6 @@ interface TodoRow {
   title: string;
   completed: number;
   position: number;
-  created_at: number;
-  updated_at: number;
 }
 
 interface Job {
@@ -410,8 +408,6 @@ function toTodo(row: TodoRow): Todo {
     title: row.title,
     completed: row.completed === 1,
     position: row.position,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
   };
 }
 
@@ -419,7 +415,7 @@ function prepareReads(db: Database.Database) {
   return {
     userVersion: db.prepare('SELECT version FROM users WHERE id = ?'),
     todos: db.prepare(
-      'SELECT id, title, completed, position, created_at, updated_at FROM todos WHERE user_id = ? ORDER BY position, id',
+      'SELECT id, title, completed, position FROM todos WHERE user_id = ? ORDER BY position, id',
     ),
   };
 }

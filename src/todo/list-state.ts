@@ -6,32 +6,29 @@
  */
 import type { Mutation, MutationResult, Todo, TodoList } from '../store/index.js';
 
-/**
- * The list after `mutation` committed with `result`. `now` stamps `updatedAt` on changed
- * todos (the store's own timestamps win on the next load; nothing here depends on them).
- */
-export function applyCommitted(list: TodoList, mutation: Mutation, result: MutationResult, now: number): TodoList {
-  const todos = nextTodos(list.todos, mutation, result, now);
+/** The list after `mutation` committed with `result`. */
+export function applyCommitted(list: TodoList, mutation: Mutation, result: MutationResult): TodoList {
+  const todos = nextTodos(list.todos, mutation, result);
   return { userId: list.userId, version: result.version, todos };
 }
 
-function nextTodos(todos: readonly Todo[], m: Mutation, result: MutationResult, now: number): readonly Todo[] {
+function nextTodos(todos: readonly Todo[], m: Mutation, result: MutationResult): readonly Todo[] {
   switch (m.kind) {
     case 'add': {
       const last = todos[todos.length - 1];
       const id = result.todoId;
       if (id === undefined) return todos;
-      const todo: Todo = { id, title: m.title, completed: false, position: last === undefined ? 0 : last.position + 1, createdAt: now, updatedAt: now };
+      const todo: Todo = { id, title: m.title, completed: false, position: last === undefined ? 0 : last.position + 1 };
       return [...todos, todo];
     }
     case 'toggle':
-      return todos.map((t) => (t.id === m.id ? { ...t, completed: !t.completed, updatedAt: now } : t));
+      return todos.map((t) => (t.id === m.id ? { ...t, completed: !t.completed } : t));
     case 'set_completed':
-      return todos.map((t) => (t.id === m.id && t.completed !== m.completed ? { ...t, completed: m.completed, updatedAt: now } : t));
+      return todos.map((t) => (t.id === m.id && t.completed !== m.completed ? { ...t, completed: m.completed } : t));
     case 'set_all_completed':
-      return todos.map((t) => (t.completed !== m.completed ? { ...t, completed: m.completed, updatedAt: now } : t));
+      return todos.map((t) => (t.completed !== m.completed ? { ...t, completed: m.completed } : t));
     case 'rename':
-      return todos.map((t) => (t.id === m.id ? { ...t, title: m.title, updatedAt: now } : t));
+      return todos.map((t) => (t.id === m.id ? { ...t, title: m.title } : t));
     case 'delete':
       return todos.filter((t) => t.id !== m.id);
     case 'clear_completed':

@@ -76,8 +76,6 @@ export interface TodoServerOptions {
   readonly idleMs: number;
   readonly maxTitleLength: number;
   readonly maxTodosPerUser: number;
-  /** Wall-clock time for the cache's timestamps. Default `Date.now`. */
-  readonly now?: () => number;
   readonly faults?: TodoFaults;
 }
 
@@ -86,7 +84,6 @@ export type TodoServerType = ServerType<TodoState, TodoCall, TodoReply, never, T
 /** Defines the per-user server type over one store and pub/sub. */
 export function defineTodoServer(options: TodoServerOptions): TodoServerType {
   const { store, pubsub, faults } = options;
-  const wallClock = options.now ?? Date.now;
 
   const publish = (list: TodoList): void => {
     const message: TodosChanged = { type: 'todos', list };
@@ -146,7 +143,7 @@ export function defineTodoServer(options: TodoServerOptions): TodoServerType {
         }
         return { ok: true, list: state.list, duplicate: true };
       }
-      state.list = applyCommitted(state.list, checked, result, wallClock());
+      state.list = applyCommitted(state.list, checked, result);
       publish(state.list);
       return { ok: true, list: state.list, duplicate: false };
     }

@@ -40,8 +40,6 @@ export interface TodoServiceOptions {
    * with `ACTOR_UNAVAILABLE` until others idle out. Default {@link DEFAULT_MAX_RESIDENT_USERS}.
    */
   readonly maxResidentUsers?: number;
-  /** Wall-clock time for cached timestamps. Default `Date.now`. */
-  readonly now?: () => number;
   /** Test-only fault injection; see {@link TodoFaults}. */
   readonly faults?: TodoFaults;
   readonly onCleanup?: (result: CleanupResult) => void;
@@ -73,7 +71,6 @@ export class TodoService implements TodoBackend {
       idleMs: options.userIdleMs,
       maxTitleLength: options.maxTitleLength,
       maxTodosPerUser: options.maxTodosPerUser,
-      ...(options.now === undefined ? {} : { now: options.now }),
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
     this.cleanupServer = defineCleanupServer({

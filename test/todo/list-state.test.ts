@@ -47,7 +47,7 @@ describe('applyCommitted', () => {
               assert.ok(isTodoLiveError(err), String(err));
               continue;
             }
-            cached = applyCommitted(cached, mutation, result, Date.now());
+            cached = applyCommitted(cached, mutation, result);
             assert.deepEqual(shape(cached), shape(await store.load('u')), JSON.stringify(mutation));
           }
         } finally {
@@ -62,9 +62,9 @@ describe('applyCommitted', () => {
     const list: TodoList = {
       userId: 'u',
       version: 3,
-      todos: [{ id: 1, title: 'a', completed: true, position: 0, createdAt: 0, updatedAt: 0 }],
+      todos: [{ id: 1, title: 'a', completed: true, position: 0 }],
     };
-    const next = applyCommitted(list, { kind: 'set_completed', id: 1, completed: true }, { userId: 'u', opId: 'x', version: 4, duplicate: false, affected: 0 }, 1);
+    const next = applyCommitted(list, { kind: 'set_completed', id: 1, completed: true }, { userId: 'u', opId: 'x', version: 4, duplicate: false, affected: 0 });
     assert.equal(next.todos[0], list.todos[0], 'an unchanged todo is the same object');
     assert.equal(next.version, 4);
   });

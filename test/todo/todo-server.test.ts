@@ -61,7 +61,6 @@ function build(options: { faults?: TodoFaults; storeOverride?: (store: TodoStore
     userRetentionMs: 365 * DAY,
     maxTitleLength: 500,
     maxTodosPerUser: 3,
-    now: () => wall.now,
     ...(options.faults === undefined ? {} : { faults: options.faults }),
   });
   return { clock, system, store: raw, pubsub, service, wall, dbPath, loads, log };
