@@ -104,6 +104,8 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
   /** Takes a list if it is newer than the one shown; drops an edit of a todo that is gone. */
   const accept = (socket: ViewSocket<TodoAssigns>, list: TodoList): void => {
     const current = socket.assigns.list;
+    // The tab that made a change gets its list twice: in the answer and in the broadcast.
+    if (list === current) return;
     if (current !== undefined && list.version < current.version && list.userId === current.userId) return;
     const { editing } = socket.assigns;
     const stillThere = editing === null || editing === undefined || list.todos.some((t) => t.id === editing.id);
