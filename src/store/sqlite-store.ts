@@ -74,12 +74,8 @@ export interface SqliteStoreOptions {
 const DEFAULT_OPERATION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const MAX_WINDOW_MS = 2;
 
-interface TodoRow {
-  id: number;
-  title: string;
-  completed: number;
-  position: number;
-}
+/** A todos row in raw mode: id, title, completed (0 or 1), position. */
+type TodoRow = [id: number, title: string, completed: number, position: number];
 
 interface Job {
   readonly wire: WireJob;
@@ -205,7 +201,9 @@ class SqliteStore implements SqliteTodoStore {
     this.#readList = db.transaction((userId: string): TodoList => {
       const version = (this.#s.userVersion.get(userId) as { version: number } | undefined)?.version ?? 0;
       const rows = this.#s.todos.all(userId) as TodoRow[];
-      return { userId, version, todos: rows.map(toTodo) };
+      const todos: Todo[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) todos[i] = toTodo(rows[i] as TodoRow);
+      return { userId, version, todos };
     });
     this.#writer = new WriterClient({
       path: options.path,
@@ -403,20 +401,17 @@ class SqliteStore implements SqliteTodoStore {
 }
 
 function toTodo(row: TodoRow): Todo {
-  return {
-    id: row.id,
-    title: row.title,
-    completed: row.completed === 1,
-    position: row.position,
-  };
+  return { id: row[0], title: row[1], completed: row[2] === 1, position: row[3] };
 }
 
 function prepareReads(db: Database.Database) {
   return {
     userVersion: db.prepare('SELECT version FROM users WHERE id = ?'),
-    todos: db.prepare(
-      'SELECT id, title, completed, position FROM todos WHERE user_id = ? ORDER BY position, id',
-    ),
+    // Rows as arrays: no intermediate object per row (a 100-todo load took 98 µs with row
+    // objects, 68 µs without; it is a fifth of a cold activation's CPU).
+    todos: db
+      .prepare('SELECT id, title, completed, position FROM todos WHERE user_id = ? ORDER BY position, id')
+      .raw(true),
   };
 }
 
