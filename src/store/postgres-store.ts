@@ -149,7 +149,6 @@ interface TodoRow {
   id: string;
   title: string;
   completed: boolean;
-  position: number;
 }
 
 /**
@@ -253,7 +252,7 @@ class PostgresStore implements PostgresTodoStore {
       // One statement, one snapshot: the version and the rows always agree.
       const { rows } = await this.#pool.query<TodoRow & { version: string | null }>({
         name: 'todo_live_load',
-        text: `SELECT u.version, t.id, t.title, t.completed, t.position
+        text: `SELECT u.version, t.id, t.title, t.completed
                FROM (SELECT $1::text AS id) k
                LEFT JOIN users u ON u.id = k.id
                LEFT JOIN todos t ON t.user_id = k.id
@@ -267,7 +266,6 @@ class PostgresStore implements PostgresTodoStore {
           id: Number(r.id),
           title: r.title,
           completed: r.completed,
-          position: r.position,
         }));
       return { userId, version, todos };
     });

@@ -74,8 +74,8 @@ export interface SqliteStoreOptions {
 const DEFAULT_OPERATION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const MAX_WINDOW_MS = 2;
 
-/** A todos row in raw mode: id, title, completed (0 or 1), position. */
-type TodoRow = [id: number, title: string, completed: number, position: number];
+/** A todos row in raw mode: id, title, completed (0 or 1). */
+type TodoRow = [id: number, title: string, completed: number];
 
 interface Job {
   readonly wire: WireJob;
@@ -401,7 +401,7 @@ class SqliteStore implements SqliteTodoStore {
 }
 
 function toTodo(row: TodoRow): Todo {
-  return { id: row[0], title: row[1], completed: row[2] === 1, position: row[3] };
+  return { id: row[0], title: row[1], completed: row[2] === 1 };
 }
 
 function prepareReads(db: Database.Database) {
@@ -410,7 +410,7 @@ function prepareReads(db: Database.Database) {
     // Rows as arrays: no intermediate object per row (a 100-todo load took 98 µs with row
     // objects, 68 µs without; it is a fifth of a cold activation's CPU).
     todos: db
-      .prepare('SELECT id, title, completed, position FROM todos WHERE user_id = ? ORDER BY position, id')
+      .prepare('SELECT id, title, completed FROM todos WHERE user_id = ? ORDER BY position, id')
       .raw(true),
   };
 }

@@ -7,17 +7,16 @@
  */
 
 /**
- * One todo, as a list shows it. The store also keeps when each todo was created and last
- * changed (cleanup deletes completed todos by the latter), but lists leave them out: they
- * are never shown, and as two non-small numbers per todo they were a sixth of the memory of
- * every list held by a user's server and its open tabs.
+ * One todo, as a list shows it. The store also keeps each todo's sort key and when it was
+ * created and last changed (cleanup deletes completed todos by the latter), but lists leave
+ * them out: the order is the list's, the times are never shown, and every field costs 8 bytes
+ * per todo in every list a user's server and open tabs hold (the two times, as non-small
+ * numbers, were a sixth of a list's memory).
  */
 export interface Todo {
   readonly id: number;
   readonly title: string;
   readonly completed: boolean;
-  /** Sort key within the user's list; lists are returned in ascending position. */
-  readonly position: number;
 }
 
 /** A user's whole list as of one committed version. */
@@ -25,7 +24,7 @@ export interface TodoList {
   readonly userId: string;
   /** Bumped by exactly one for every applied mutation; 0 for a user never written. */
   readonly version: number;
-  /** In display order (ascending position). */
+  /** In display order (the store sorts by its own position key, then id). */
   readonly todos: readonly Todo[];
 }
 

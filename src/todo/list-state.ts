@@ -15,10 +15,9 @@ export function applyCommitted(list: TodoList, mutation: Mutation, result: Mutat
 function nextTodos(todos: readonly Todo[], m: Mutation, result: MutationResult): readonly Todo[] {
   switch (m.kind) {
     case 'add': {
-      const last = todos[todos.length - 1];
       const id = result.todoId;
       if (id === undefined) return todos;
-      const todo: Todo = { id, title: m.title, completed: false, position: last === undefined ? 0 : last.position + 1 };
+      const todo: Todo = { id, title: m.title, completed: false };
       return [...todos, todo];
     }
     case 'toggle':
@@ -39,7 +38,7 @@ function nextTodos(todos: readonly Todo[], m: Mutation, result: MutationResult):
       if (moved === undefined) return todos;
       const rest = todos.filter((t) => t.id !== m.id);
       rest.splice(Math.min(m.toIndex, rest.length), 0, moved);
-      return rest.map((t, position) => (t.position === position ? t : { ...t, position }));
+      return rest;
     }
   }
 }

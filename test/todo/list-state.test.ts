@@ -62,7 +62,7 @@ describe('applyCommitted', () => {
     const list: TodoList = {
       userId: 'u',
       version: 3,
-      todos: [{ id: 1, title: 'a', completed: true, position: 0 }],
+      todos: [{ id: 1, title: 'a', completed: true }],
     };
     const next = applyCommitted(list, { kind: 'set_completed', id: 1, completed: true }, { userId: 'u', opId: 'x', version: 4, duplicate: false, affected: 0 });
     assert.equal(next.todos[0], list.todos[0], 'an unchanged todo is the same object');

@@ -5,7 +5,7 @@ import type { Todo } from '../../src/store/index.js';
 import { renderTodoPage, type TodoPageModel } from '../../src/todo/templates.js';
 import { readCounter, readTodos } from '../support/todo-tab.js';
 
-const todo = (id: number, title: string, completed = false): Todo => ({ id, title, completed, position: id });
+const todo = (id: number, title: string, completed = false): Todo => ({ id, title, completed });
 
 const base: TodoPageModel = {
   todos: [],
