@@ -5,7 +5,7 @@
  * `temporary`: after a crash the runtime does not restart the view; the socket tells the
  * client (`phx_error`) and the client rejoins, which mounts a fresh one.
  */
-import type { ActorSystem, ServerContext } from '../actors/index.js';
+import type { ActorSystem, InstanceRef, ServerContext } from '../actors/index.js';
 import { defineServer, noreply, stop } from '../actors/index.js';
 import { type ChannelLogger, ViewChannel, type ViewChannelOptions } from './channel.js';
 import { encodeFrame } from './frames.js';
@@ -194,55 +194,90 @@ export class ViewServers {
       logger: this.#o.logger,
       hibernateAfterMs: this.#o.hibernateAfterMs,
     };
-    const settleTimeoutMs = this.#o.settleTimeoutMs ?? 5_000;
-    let down = false;
-    const notify = (crashed: boolean) => {
-      if (down) return;
-      down = true;
-      onDown(crashed);
-    };
-    const ready = this.#system.startOrGet(liveViewServer, key, { arg: internal }).then(
+    return new ViewHandleImpl(this.#system, key, internal, this.#o.settleTimeoutMs ?? 5_000, onDown);
+  }
+}
+
+type ViewRef = InstanceRef<ViewCall, true, ViewCast, ViewInfo>;
+
+/**
+ * One view's handle. A class rather than closures: an open tab keeps it for its whole life,
+ * and its methods live on the prototype, not in five closures and their contexts per tab.
+ */
+class ViewHandleImpl implements ViewHandle {
+  readonly #system: ActorSystem;
+  readonly #arg: InternalArg;
+  readonly #settleTimeoutMs: number;
+  readonly #onDown: ViewDownListener;
+  readonly #ready: Promise<ViewRef | null>;
+  /** The view server once started; `null` when it failed to start; `undefined` until then. */
+  #ref: ViewRef | null | undefined = undefined;
+  #down = false;
+
+  constructor(system: ActorSystem, key: string, arg: InternalArg, settleTimeoutMs: number, onDown: ViewDownListener) {
+    this.#system = system;
+    this.#arg = arg;
+    this.#settleTimeoutMs = settleTimeoutMs;
+    this.#onDown = onDown;
+    this.#ready = system.startOrGet(liveViewServer, key, { arg }).then(
       (ref) => {
         // Only a stop the view or the socket asked for is clean; a crash, a shutdown of the
         // runtime or a server already gone must make the client rejoin.
-        this.#system.monitor(ref, (reason) => notify(reason.kind !== 'normal'));
+        system.monitor(ref, (reason) => this.#notify(reason.kind !== 'normal'));
         ref.cast({ kind: 'join', ref: arg.joinPushRef });
+        this.#ref = ref;
         return ref;
       },
       (err: unknown) => {
-        this.#o.logger?.error({ err, topic: arg.topic }, 'view server failed to start');
+        arg.logger?.error({ err, topic: arg.topic }, 'view server failed to start');
         arg.send(encodeFrame(arg.joinRef, arg.joinPushRef, arg.topic, ChannelEvents.REPLY, errorReply('join crashed')));
-        notify(false);
+        this.#notify(false);
+        this.#ref = null;
         return null;
       },
     );
-    const answerRefused = (msg: ViewCast) => {
-      // A client push the view cannot take still gets its reply, so the client's loading
-      // state clears; `rate limited` tells a debugging human what happened.
-      if (msg.kind === 'event' || msg.kind === 'live_patch' || msg.kind === 'leave' || msg.kind === 'ack') {
-        arg.send(encodeFrame(arg.joinRef, msg.ref, arg.topic, ChannelEvents.REPLY, errorReply('view busy')));
-      }
-    };
-    return {
-      push: (msg) => {
-        void ready.then((ref) => {
-          if (ref === null || !ref.cast(msg)) answerRefused(msg);
-        });
-      },
-      stop: (reason) => {
-        void ready.then((ref) => {
-          if (ref !== null) void this.#system.stop(ref, { kind: 'normal', detail: reason });
-        });
-      },
-      settled: async () => {
-        const ref = await ready;
-        if (ref === null) return;
-        try {
-          await ref.call({ kind: 'sync' }, { timeoutMs: settleTimeoutMs });
-        } catch {
-          // Gone or stuck: either way there is nothing more to wait for.
-        }
-      },
-    };
+  }
+
+  push(msg: ViewCast): void {
+    // Once started, straight into the mailbox. Before that, messages wait on the start in a
+    // promise chain, in arrival order; they all run before any later message can arrive.
+    const ref = this.#ref;
+    if (ref === undefined) {
+      void this.#ready.then((r) => this.#deliver(r, msg));
+      return;
+    }
+    this.#deliver(ref, msg);
+  }
+
+  stop(reason: string): void {
+    void this.#ready.then((ref) => {
+      if (ref !== null) void this.#system.stop(ref, { kind: 'normal', detail: reason });
+    });
+  }
+
+  async settled(): Promise<void> {
+    const ref = await this.#ready;
+    if (ref === null) return;
+    try {
+      await ref.call({ kind: 'sync' }, { timeoutMs: this.#settleTimeoutMs });
+    } catch {
+      // Gone or stuck: either way there is nothing more to wait for.
+    }
+  }
+
+  #deliver(ref: ViewRef | null, msg: ViewCast): void {
+    if (ref !== null && ref.cast(msg)) return;
+    // A client push the view cannot take still gets its reply, so the client's loading
+    // state clears; `view busy` tells a debugging human what happened.
+    if (msg.kind === 'event' || msg.kind === 'live_patch' || msg.kind === 'leave' || msg.kind === 'ack') {
+      const arg = this.#arg;
+      arg.send(encodeFrame(arg.joinRef, msg.ref, arg.topic, ChannelEvents.REPLY, errorReply('view busy')));
+    }
+  }
+
+  #notify(crashed: boolean): void {
+    if (this.#down) return;
+    this.#down = true;
+    this.#onDown(crashed);
   }
 }
