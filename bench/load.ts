@@ -284,6 +284,26 @@ async function main(): Promise<void> {
       log(`  idle run took ${((performance.now() - started) / 1000).toFixed(0)} s`);
       await server.stop();
       ours.server = null;
+
+      // What a hibernated user costs, measured as such: users that hibernate 2 s after
+      // joining, sampled once every step has gone to sleep. (The sample after the idle wait
+      // above cannot show it: the heap the users freed stays mapped, so RSS keeps the peak.)
+      const sleepMs = 2_000;
+      log(`\n== idle: todo-live, hibernated (${usersWanted} users × ${TODOS} todos, USER_IDLE_MS=VIEW_HIBERNATE_MS=${sleepMs}) ==`);
+      const sleepyEnv = { ...APP_ENV, USER_IDLE_MS: String(sleepMs), VIEW_HIBERNATE_MS: String(sleepMs) };
+      const sleepy = new ServerProcess(await appSpec(workDir, dataDir, sleepyEnv, APP_NODE_ARGS));
+      servers.push(sleepy);
+      await sleepy.start();
+      ours.url = sleepy.url;
+      ours.server = sleepy;
+      idleResults.oursHibernated = await runIdle(sleepy, stepsOf(users.length), async (i) => (await connectUser(ours, users[i] as SimUser)).tab, {
+        concurrency: CONCURRENCY,
+        idleWaitMs: null,
+        settleMs: sleepMs * 2 + 1_000,
+        log,
+      });
+      await sleepy.stop();
+      ours.server = null;
     } else if (ours.pid !== null) {
       log('\n== idle: the app at --url cannot be seeded directly; its users get todos through events ==');
     }

@@ -43,7 +43,15 @@ export async function runIdle(
   server: ServerProcess,
   steps: readonly number[],
   connect: (i: number) => Promise<LiveTab>,
-  options: { concurrency: number; idleWaitMs: number | null; idleMs?: number; log: (line: string) => void; base?: MemorySample },
+  options: {
+    concurrency: number;
+    idleWaitMs: number | null;
+    idleMs?: number;
+    log: (line: string) => void;
+    base?: MemorySample;
+    /** How long to wait after each step before sampling (default 1 s). */
+    settleMs?: number;
+  },
 ): Promise<IdleResult> {
   const { log } = options;
   // A server that keeps its users' data in memory is measured from before the data existed.
@@ -64,7 +72,7 @@ export async function runIdle(
     connectMs += performance.now() - started;
     lastConnectAt = performance.now();
     tabs.push(...batch);
-    await sleep(1000);
+    await sleep(options.settleMs ?? 1000);
     const sample = await sampleMemory(server.pid, server.statsFile);
     out.push({ users: tabs.length, sample });
     log(`  ${tabs.length} users: rss ${(sample.rss / 2 ** 20).toFixed(1)} MiB, heap ${(sample.heapUsed / 2 ** 20).toFixed(1)} MiB`);
