@@ -32,11 +32,20 @@ export interface ViewStartArg extends Omit<ViewChannelOptions, 'deliver' | 'pubs
   joinPushRef: string;
 }
 
-interface InternalArg extends ViewStartArg {
-  pubsub: ViewChannelOptions['pubsub'];
-  logger: ChannelLogger | undefined;
+/**
+ * The start argument of a view server, which is also its channel's options: one object per
+ * tab, spelled out as one literal so that every tab's shares one hidden class (objects built by
+ * rest and spread here got one of their own: about 1 KB per open tab in a heap snapshot).
+ */
+interface InternalArg extends ViewChannelOptions {
+  joinPushRef: string;
   hibernateAfterMs: number | undefined;
 }
+
+/** Stands in for `deliver` until `init`, where the server's own ref exists. */
+const notYetDeliverable = (): void => {
+  throw new Error('a view delivered a message before its server started');
+};
 
 /**
  * A view server's state: the channel, and when it last had a message. One hibernation timer
@@ -78,25 +87,10 @@ export const liveViewServer = defineServer<ViewState, ViewCall, true, ViewCast, 
   mailboxLimit: 256,
   init(_key, ctx, arg) {
     const self = ctx.self;
-    // Every field spelled out: objects built by rest and spread here got a hidden class of
-    // their own per view (about 1 KB per open tab in a heap snapshot), literals share one.
-    const channel = new ViewChannel({
-      id: arg.id,
-      topic: arg.topic,
-      joinRef: arg.joinRef,
-      route: arg.route,
-      router: arg.router,
-      url: arg.url,
-      params: arg.params,
-      session: arg.session,
-      staticChanged: arg.staticChanged,
-      send: arg.send,
-      deliver: (message) => {
-        self.send({ kind: 'info', message });
-      },
-      pubsub: arg.pubsub,
-      logger: arg.logger,
-    });
+    arg.deliver = (message) => {
+      self.send({ kind: 'info', message });
+    };
+    const channel = new ViewChannel(arg);
     return { channel, hibernateAfterMs: arg.hibernateAfterMs, lastActive: ctx.now(), timerArmed: false };
   },
   async handleCast(msg, state, ctx) {
@@ -190,6 +184,7 @@ export class ViewServers {
       session: arg.session,
       staticChanged: arg.staticChanged,
       send: arg.send,
+      deliver: notYetDeliverable,
       pubsub: this.#o.pubsub,
       logger: this.#o.logger,
       hibernateAfterMs: this.#o.hibernateAfterMs,

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { makeTempDir } from '../support/temp-dir.js';
 import { AppProcess } from './app-process.js';
-import { checkHistory, type HistoryReport, sleep, Writer } from './writers.js';
+import { checkHistory, type HistoryReport, sleep, sumReports, Writer } from './writers.js';
 
 const dir = makeTempDir('nothing-lost');
 const app = new AppProcess({ dataDir: dir.path });
@@ -86,16 +86,7 @@ describe('nothing lost under SIGKILL', () => {
       for (const op of ops) assert.ok(sentOps.has(op), `${w.name}: operation ${op} in the file was never sent`);
       for (const o of w.history.values()) if (o.acked) assert.ok(ops.includes(o.opId), `${w.name}: acknowledged ${o.opId} has its operation row`);
     }
-    const total = reports.reduce(
-      (a, r) => ({
-        sent: a.sent + r.sent,
-        acked: a.acked + r.acked,
-        retries: a.retries + r.retries,
-        committedUnacked: a.committedUnacked + r.committedUnacked,
-        lostInFlight: a.lostInFlight + r.lostInFlight,
-      }),
-      { sent: 0, acked: 0, retries: 0, committedUnacked: 0, lostInFlight: 0 },
-    );
+    const total = sumReports(reports);
     assert.ok(total.acked >= 100, `enough writes to mean something: ${JSON.stringify(total)}`);
     assert.equal(app.starts, kills + 1);
     if (process.env.RELIABILITY_REPORT === '1') process.stdout.write(`nothing-lost ${JSON.stringify({ kills, ...total })}\n`);

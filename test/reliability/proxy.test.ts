@@ -17,7 +17,7 @@ import { nginxUnavailable, TestNginx } from '../support/nginx.js';
 import { type StartedApp, startApp } from '../support/start-app.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { readTodos } from '../support/todo-tab.js';
-import { checkHistory, type HistoryReport, sleep, Writer } from './writers.js';
+import { checkHistory, sleep, sumReports, Writer } from './writers.js';
 
 const skip = nginxUnavailable();
 const WORKER_SHUTDOWN_S = 3;
@@ -47,20 +47,6 @@ function resolveAfter(ms: number, value: string): Promise<string> {
 }
 
 const ackedOf = (w: Writer) => [...w.history.values()].filter((o) => o.acked).length;
-
-function sum(reports: readonly HistoryReport[]) {
-  return reports.reduce(
-    (a, r) => ({
-      sent: a.sent + r.sent,
-      acked: a.acked + r.acked,
-      retries: a.retries + r.retries,
-      committedUnacked: a.committedUnacked + r.committedUnacked,
-      lostInFlight: a.lostInFlight + r.lostInFlight,
-      unackedAbsent: a.unackedAbsent + r.unackedAbsent,
-    }),
-    { sent: 0, acked: 0, retries: 0, committedUnacked: 0, lostInFlight: 0, unackedAbsent: 0 },
-  );
-}
 
 describe('behind a real nginx', { skip, timeout: 60_000 }, () => {
   const data = makeTempDir('proxy');
@@ -123,7 +109,7 @@ describe('behind a real nginx', { skip, timeout: 60_000 }, () => {
       assert.deepEqual(report.problems, [], `${w.name}: ${report.problems.join('; ')}`);
       return report;
     });
-    return sum(reports);
+    return sumReports(reports);
   }
 
   it('keeps clients writing across nginx -s reload: open sockets stay on the old worker until worker_shutdown_timeout, then reconnect to the new one', async () => {

@@ -210,6 +210,21 @@ export interface HistoryReport {
   problems: string[];
 }
 
+/** The counts of several history reports added up (their problems are asserted one by one). */
+export function sumReports(reports: readonly HistoryReport[]): Omit<HistoryReport, 'problems'> {
+  const total = { sent: 0, acked: 0, unackedAbsent: 0, unackedPresent: 0, committedUnacked: 0, lostInFlight: 0, retries: 0 };
+  for (const r of reports) {
+    total.sent += r.sent;
+    total.acked += r.acked;
+    total.unackedAbsent += r.unackedAbsent;
+    total.unackedPresent += r.unackedPresent;
+    total.committedUnacked += r.committedUnacked;
+    total.lostInFlight += r.lostInFlight;
+    total.retries += r.retries;
+  }
+  return total;
+}
+
 /**
  * The oracle of design §2.6 over one user's stored titles: every acknowledged op present
  * exactly once, no op present twice, nothing present that was never sent.
