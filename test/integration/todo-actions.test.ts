@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { LiveClient } from '../support/live-client.js';
-import { type StartedApp, startApp } from '../support/start-app.js';
-import { readCounter, readTodos, TodoTab } from '../support/todo-tab.js';
+import { useSharedApp } from '../support/shared-app.js';
+import { readCounter, readTodos, type TodoTab } from '../support/todo-tab.js';
 
-let server: StartedApp;
-const tabs: TodoTab[] = [];
-
-before(async () => {
-  server = await startApp({ env: { MAX_TODOS_PER_USER: '5' } });
-});
-
-after(async () => {
-  await Promise.all(tabs.map((t) => t.close().catch(() => {})));
-  await server.stop();
-  server.remove();
-});
-
-/** A fresh browser (its own user) on `path`. */
-async function open(path = '/'): Promise<TodoTab> {
-  const tab = await TodoTab.open(server.url, path);
-  tabs.push(tab);
-  return tab;
-}
+const server = useSharedApp({ env: { MAX_TODOS_PER_USER: '5' } });
+const open = (path?: string): Promise<TodoTab> => server.open(path);
 
 describe('adding todos', () => {
   it('adds a trimmed title, clears the field and hands out a fresh operation id', async () => {
@@ -62,7 +45,7 @@ describe('adding todos', () => {
     const reloaded = await open();
     assert.deepEqual(reloaded.titles(), [], 'another browser is another user');
     const sameUser = await tab.sibling();
-    tabs.push(sameUser);
+    server.track(sameUser);
     assert.deepEqual(sameUser.titles(), [hostile, unicode.normalize('NFC')]);
   });
 
@@ -105,7 +88,7 @@ describe('adding todos', () => {
     await tab.client.submit('add', { op, title: 'survives' });
     // The reply was lost: the browser reconnects and recovers the form as it was.
     const again = await tab.sibling();
-    tabs.push(again);
+    server.track(again);
     await again.client.change('draft', { op, title: 'survives' }, 'title');
     assert.equal(again.draft(), 'survives');
     await again.client.submit('add', { op: again.addOp(), title: 'survives' });
@@ -248,7 +231,7 @@ describe('editing', () => {
     const tab = await open();
     await tab.add('mine');
     const other = await tab.sibling();
-    tabs.push(other);
+    server.track(other);
     await tab.edit('mine');
     assert.equal(tab.todos()[0]?.editing, true);
     assert.equal(other.todos()[0]?.editing, false);

@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { LiveClient } from '../support/live-client.js';
-import { type StartedApp, startApp } from '../support/start-app.js';
+import { useSharedApp } from '../support/shared-app.js';
 import { TodoTab } from '../support/todo-tab.js';
 
-let server: StartedApp;
-const clients: LiveClient[] = [];
-
-before(async () => {
-  server = await startApp();
-});
-
-after(async () => {
-  await Promise.all(clients.map((c) => c.close().catch(() => {})));
-  await server.stop();
-  server.remove();
-});
+const server = useSharedApp();
 
 const NOTICE = /A new version of this page is available\. <a href="([^"]*)">Reload to update\.<\/a>/;
 
@@ -36,7 +25,7 @@ function staleUrls(current: string[]): string[] {
 
 async function open(path = '/'): Promise<LiveClient> {
   const client = await LiveClient.open(server.url, path);
-  clients.push(client);
+  server.track(client);
   return client;
 }
 
@@ -89,7 +78,7 @@ describe('after a deploy changed the assets', () => {
 
   it('shows the notice when a page reconnects after a deploy, and keeps it while the user works', async () => {
     const tab = await TodoTab.open(server.url, '/');
-    clients.push(tab.client);
+    server.track(tab.client);
     const current = trackedUrls(tab.client);
     assert.doesNotMatch(tab.html(), NOTICE);
     // The browser keeps its page (and its old script) across the reconnect.

@@ -5,30 +5,14 @@
  * fields, a retried submit) are in `test/integration/todo-actions.test.ts`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { LiveClient } from '../support/live-client.js';
-import { type StartedApp, startApp } from '../support/start-app.js';
+import { useSharedApp } from '../support/shared-app.js';
 import { TodoTab } from '../support/todo-tab.js';
 
-let server: StartedApp;
-const tabs: TodoTab[] = [];
-
-before(async () => {
-  server = await startApp();
-});
-
-after(async () => {
-  await Promise.all(tabs.map((t) => t.close().catch(() => {})));
-  await server.stop();
-  server.remove();
-});
-
-async function open(path = '/'): Promise<TodoTab> {
-  const tab = await TodoTab.open(server.url, path);
-  tabs.push(tab);
-  return tab;
-}
+const server = useSharedApp();
+const open = (path?: string): Promise<TodoTab> => server.open(path);
 
 const userOf = (tab: TodoTab) => tab.client.jar.get('todo_live_session')!.split('.')[0]!;
 const stored = async (tab: TodoTab) => (await server.app.store.load(userOf(tab))).todos;
@@ -108,7 +92,7 @@ describe('hostile titles', () => {
       // A fresh tab of the same browser every 30 submits stays under the per-socket rate limit.
       if (i > 0 && i % 30 === 0) {
         tab = await tab.sibling();
-        tabs.push(tab);
+        server.track(tab);
       }
       const before = tab.todos().length;
       const reply = await tab.client.submit('add', { op: tab.addOp(), title: input });
@@ -170,7 +154,7 @@ describe('hostile ids', () => {
       if (i === 10) {
         // A second tab of the same browser stays under the per-socket rate limit.
         const second = await tab.sibling();
-        tabs.push(second);
+        server.track(second);
         client = second.client;
       }
       assert.equal((await client.click('toggle', { id, value: 'on' })).status, 'ok');
@@ -261,7 +245,7 @@ describe('the per-user limit on the default configuration', () => {
       Array.from({ length: 1000 }, (_, i) => server.app.store.apply({ userId, opId: `fill-${i}`, mutation: { kind: 'add', title: `todo ${i}` } })),
     );
     const full = await TodoTab.open(server.url, '/', { jar });
-    tabs.push(full);
+    server.track(full);
     assert.equal(full.todos().length, 1000);
     await full.add('one too many');
     assert.equal(full.todos().length, 1000);

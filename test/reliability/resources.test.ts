@@ -10,29 +10,18 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { LiveClient } from '../support/live-client.js';
-import { type StartedApp, startApp } from '../support/start-app.js';
+import { useSharedApp } from '../support/shared-app.js';
 import { TodoTab } from '../support/todo-tab.js';
 
-let server: StartedApp;
-const tabs: TodoTab[] = [];
-
-before(async () => {
-  server = await startApp();
-});
-
-after(async () => {
-  await Promise.all(tabs.map((t) => t.close().catch(() => {})));
-  await server.stop();
-  server.remove();
-});
+const server = useSharedApp();
 
 describe('slow readers', () => {
   it('cuts off a socket that stops reading once its send buffer passes the bound, and the bystander stays fast', { timeout: 60_000 }, async () => {
     const bystander = await TodoTab.open(server.url);
-    tabs.push(bystander);
+    server.track(bystander);
     await bystander.add('bystander');
 
     // A user with a large list makes every join reply large (about 0.7 MB here).
@@ -152,11 +141,11 @@ function joinPayload(client: LiveClient): Record<string, unknown> {
 describe('one user firing from every tab at once', () => {
   it('answers every add from ten tabs bursting together, storing each acknowledged one exactly once', { timeout: 60_000 }, async () => {
     const first = await TodoTab.open(server.url);
-    tabs.push(first);
+    server.track(first);
     const all = [first];
     for (let i = 1; i < 10; i++) {
       const t = await first.sibling();
-      tabs.push(t);
+      server.track(t);
       all.push(t);
     }
     const acked = new Set<string>();
