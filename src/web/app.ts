@@ -8,7 +8,6 @@
  * another one); the actor system drains what is queued; HTTP closes; the store flushes and
  * closes. The whole sequence is bounded by `shutdownTimeoutMs`.
  */
-import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type ActorSystem, type Clock, createSystem } from '../actors/index.js';
@@ -20,7 +19,7 @@ import type { Config } from './config.js';
 import { registerErrorPages } from './error-pages.js';
 import { registerHealthRoutes } from './health.js';
 import { loggerOptions, userTag } from './logger.js';
-import { helmetOptions } from './security-headers.js';
+import { addSecurityHeaders, securityHeaders } from './security-headers.js';
 
 export interface TodoAppOptions {
   readonly config: Config;
@@ -142,7 +141,7 @@ async function assemble(
   });
 
   let draining = false;
-  await fastify.register(helmet, helmetOptions(config.publicUrl, config.allowedOrigins));
+  addSecurityHeaders(fastify, securityHeaders(config.publicUrl, config.allowedOrigins));
   await fastify.register(fastifyStatic, {
     root: `${staticDir}/assets`,
     prefix: '/assets/',
