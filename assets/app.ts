@@ -6,12 +6,13 @@ import { LiveSocket, type ViewHook } from 'phoenix_live_view';
 
 const csrfToken = document.querySelector("meta[name='csrf-token']")?.getAttribute('content') ?? '';
 
-// LiveView has no double-click binding: a title asks to be edited on dblclick.
+// LiveView has no double-click binding: a title asks to be edited on dblclick. One listener on
+// the list serves every item, present and future; the title's element id is `title-<todo id>`.
 const TodoEdit: Partial<ViewHook> & ThisType<ViewHook> = {
   mounted() {
-    this.el.addEventListener('dblclick', () => {
-      // The item's id is its element's: `todo-<id>` (one copy per item on the wire, not two).
-      this.pushEvent('edit', { id: this.el.closest('li')?.id.slice('todo-'.length) ?? '' });
+    this.el.addEventListener('dblclick', (event: MouseEvent) => {
+      const title = event.target instanceof Element ? event.target.closest('label[id^="title-"]') : null;
+      if (title !== null) this.pushEvent('edit', { id: title.id.slice('title-'.length) });
     });
   },
 };

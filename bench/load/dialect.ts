@@ -39,7 +39,7 @@ export const TODO_LIVE: Dialect = {
   // A checkbox click carries `value: "on"` only when the box is checked after the click.
   toggle: (t) => ({ type: 'click', event: 'toggle', value: { id: String(t.id), ...(t.completed ? {} : { value: 'on' }) } }),
   toggleAll: (allCompleted) => ({ type: 'click', event: 'toggle-all', value: { op: op(), ...(allCompleted ? {} : { value: 'on' }) } }),
-  destroy: (id) => ({ type: 'click', event: 'destroy', value: { id: String(id), value: '' } }),
+  destroy: (id) => ({ type: 'click', event: 'destroy', value: { value: String(id) } }),
   edit: (id) => ({ type: 'hook', event: 'edit', value: { id: String(id) } }),
   save: (_id, title) => ({ type: 'form', event: 'save', value: new URLSearchParams({ op: op(), title }).toString(), meta: {} }),
 };

@@ -62,7 +62,13 @@ const schemas = {
     .refine((v) => v.title !== undefined || v.value !== undefined, 'expected a title or a value')
     .transform((v) => ({ id: v.id, title: (v.title ?? v.value) as string })),
   [TodoEvents.CANCEL]: z.object({ id: todoId.optional() }),
-  [TodoEvents.DESTROY]: z.object({ id: todoId }),
+  // The button's own value is the todo's id (the client sends a button's value with its click);
+  // a page rendered by an earlier version sends it as `id`, next to an empty value.
+  [TodoEvents.DESTROY]: z
+    .object({ id: todoId.optional(), value: z.string().optional() })
+    .transform((v) => v.id ?? v.value)
+    .pipe(todoId)
+    .transform((id) => ({ id })),
   [TodoEvents.CLEAR_COMPLETED]: z.object({ op: opId }),
 } as const;
 

@@ -85,23 +85,19 @@ function mainSection(m: TodoPageModel, active: number): Template {
 <div class="toggle-all-container">
 <input id="toggle-all" class="toggle-all" type="checkbox" phx-click="toggle-all" phx-value-op="${m.bulkOp}"${attr('checked', active === 0)}>
 <label for="toggle-all">Mark all as complete</label>
-<span id="todo-delete-label" hidden>Delete</span>
+<span id="delete-label" hidden>Delete</span>
 </div>
-<ul class="todo-list">${each(visible, (t) => t.id, item, m.editing)}</ul>
+<ul id="todo-list" class="todo-list" phx-hook="TodoEdit">${each(visible, (t) => t.id, item, m.editing)}</ul>
 </main>`;
 }
 
 function item(t: Todo, editing: EditingState | null): Template {
   const isEditing = editing !== null && editing.id === t.id;
   const cls = t.completed ? (isEditing ? 'completed editing' : 'completed') : isEditing ? 'editing' : '';
-  return html`<li id="todo-${t.id}" class="${cls}">
-<div class="view">
-<input class="toggle" type="checkbox" phx-click="toggle" phx-value-id="${t.id}" aria-labelledby="todo-title-${t.id}"${attr('checked', t.completed)}>
-<label id="todo-title-${t.id}" phx-hook="TodoEdit">${t.title}</label>
-<button class="destroy" phx-click="destroy" phx-value-id="${t.id}" aria-labelledby="todo-delete-label todo-title-${t.id}"></button>
-</div>
-${isEditing && editing !== null ? editForm(t, editing) : ''}
-</li>`;
+  // This markup is repeated for every item of the page, so it carries no whitespace between
+  // tags. The li's id keeps each item's DOM identity when the list is patched; the title's id
+  // gives the toggle and the destroy button their accessible names.
+  return html`<li id="todo-${t.id}" class="${cls}"><div class="view"><input class="toggle" type="checkbox" phx-click="toggle" phx-value-id="${t.id}" aria-labelledby="title-${t.id}"${attr('checked', t.completed)}><label id="title-${t.id}">${t.title}</label><button class="destroy" phx-click="destroy" value="${t.id}" aria-labelledby="delete-label title-${t.id}"></button></div>${isEditing && editing !== null ? editForm(t, editing) : ''}</li>`;
 }
 
 function editForm(t: Todo, e: EditingState): Template {

@@ -24,7 +24,7 @@ export function unescapeHTML(text: string): string {
 /** The todos of a TodoMVC page's HTML, in display order. */
 export function readTodos(html: string): ShownTodo[] {
   const out: ShownTodo[] = [];
-  const li = /<li id="todo-(\d+)" class="([^"]*)">[\s\S]*?<label id="todo-title-\d+"[^>]*>([\s\S]*?)<\/label>/g;
+  const li = /<li id="todo-(\d+)" class="([^"]*)">[\s\S]*?<label id="title-\d+"[^>]*>([\s\S]*?)<\/label>/g;
   for (const m of html.matchAll(li)) {
     const classes = (m[2] ?? '').split(' ');
     out.push({ id: Number(m[1]), title: unescapeHTML(m[3] ?? ''), completed: classes.includes('completed'), editing: classes.includes('editing') });
@@ -122,7 +122,7 @@ export class TodoTab {
   }
 
   destroy(title: string): Promise<PushReply> {
-    return this.client.click('destroy', { id: String(this.idOf(title)), value: '' });
+    return this.client.click('destroy', { value: String(this.idOf(title)) });
   }
 
   clearCompleted(): Promise<PushReply> {

@@ -20,6 +20,8 @@ describe('parseTodoEvent', () => {
     assert.deepEqual(parseTodoEvent('toggle', { id: '12' }), { name: 'toggle', value: { id: '12', completed: false } });
     assert.deepEqual(parseTodoEvent('toggle-all', { op, value: 'on' }), { name: 'toggle-all', value: { op, completed: true } });
     assert.deepEqual(parseTodoEvent('toggle-all', { op }), { name: 'toggle-all', value: { op, completed: false } });
+    // The destroy button's value is its todo's id; pages of an earlier version send `id`.
+    assert.deepEqual(parseTodoEvent('destroy', { value: '3' }), { name: 'destroy', value: { id: '3' } });
     assert.deepEqual(parseTodoEvent('destroy', { id: '3', value: '' }), { name: 'destroy', value: { id: '3' } });
     assert.deepEqual(parseTodoEvent('clear-completed', { op, value: '' }), { name: 'clear-completed', value: { op } });
     assert.deepEqual(parseTodoEvent('edit', { id: '7' }), { name: 'edit', value: { id: '7' } });
@@ -42,6 +44,9 @@ describe('parseTodoEvent', () => {
       ['toggle-all', { op, value: true }, /value/],
       ['toggle', { id: '1e309', value: 'on' }, /id/],
       ['destroy', { id: ['1'] }, /id/],
+      ['destroy', { value: '' }, /expected a todo id of digits/],
+      ['destroy', { value: '1; drop' }, /expected a todo id of digits/],
+      ['destroy', {}, /destroy/],
       ['save', { id: '1' }, /expected a title or a value/],
       ['add', 'not an object', /payload|expected object/],
     ];
