@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { loadavg, cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import Database from 'better-sqlite3';
+import { openDatabase, prepare, setPragma } from '../src/store/sqlite-handles.js';
 import pg from 'pg';
 import { openPostgresStore, openSqliteStore, type TodoStore } from '../src/store/index.js';
 import { findPostgresBin, startPostgres } from '../test/support/postgres.js';
@@ -84,11 +84,11 @@ async function concurrentToggles(store: TodoStore, users: number): Promise<Toggl
 
 /** Raw better-sqlite3: one INSERT per transaction (autocommit), the given synchronous setting. */
 function rawSqliteInserts(path: string, synchronous: 'FULL' | 'NORMAL'): number {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${synchronous}`);
+  const db = openDatabase(path);
+  setPragma(db, 'journal_mode = WAL');
+  setPragma(db, `synchronous = ${synchronous}`);
   db.exec('CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, user_id TEXT, title TEXT, completed INT, position INT)');
-  const insert = db.prepare('INSERT INTO t (user_id, title, completed, position) VALUES (?, ?, 0, ?)');
+  const insert = prepare(db, 'INSERT INTO t (user_id, title, completed, position) VALUES (?, ?, 0, ?)');
   gc();
   let n = 0;
   const start = performance.now();
@@ -168,11 +168,12 @@ async function sqliteLoads(dir: string): Promise<void> {
   store = openSqliteStore({ path });
   const viaStore = await timeLoads('store.load', (u) => store.load(u), users);
   await store.close();
-  const db = new Database(path, { readonly: true });
-  const raw = db.prepare(
+  const db = openDatabase(path, { readonly: true });
+  const raw = prepare(
+    db,
     'SELECT id, title, completed, position, created_at, updated_at FROM todos WHERE user_id = ? ORDER BY position, id',
   );
-  const rawVersion = db.prepare('SELECT version FROM users WHERE id = ?');
+  const rawVersion = prepare(db, 'SELECT version FROM users WHERE id = ?');
   const viaRaw = await timeLoads('raw query', (u) => {
     rawVersion.get(u);
     return raw.all(u);

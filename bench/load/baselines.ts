@@ -4,7 +4,7 @@
  * fresh file in a temp folder, for a bounded time.
  */
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase, prepare, setPragma } from '../../src/store/sqlite-handles.js';
 import { type Summary, summarize } from './stats.js';
 
 export interface CommitBaseline {
@@ -13,12 +13,12 @@ export interface CommitBaseline {
 }
 
 export function sqliteSingleCommit(dir: string, seconds: number): CommitBaseline {
-  const db = new Database(join(dir, 'baseline.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  const db = openDatabase(join(dir, 'baseline.db'));
+  setPragma(db, 'journal_mode = WAL');
+  setPragma(db, 'synchronous = FULL');
   db.exec('CREATE TABLE todos (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, title TEXT NOT NULL, completed INTEGER NOT NULL, position INTEGER NOT NULL)');
   db.exec('CREATE INDEX todos_user_position ON todos (user_id, position)');
-  const insert = db.prepare('INSERT INTO todos (user_id, title, completed, position) VALUES (?, ?, 0, ?)');
+  const insert = prepare(db, 'INSERT INTO todos (user_id, title, completed, position) VALUES (?, ?, 0, ?)');
   const times: number[] = [];
   const started = performance.now();
   const end = started + seconds * 1000;

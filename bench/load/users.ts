@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import Database from 'better-sqlite3';
+import { openDatabase, prepare, setPragma } from '../../src/store/sqlite-handles.js';
 import { SessionCookie } from '../../src/live/session.js';
 import { deriveKeys } from '../../src/live/tokens.js';
 import { LiveTab } from './client.js';
@@ -51,19 +51,19 @@ export function titleFor(i: number): string {
 export async function seedSqlite(path: string, users: readonly { id: string; todos: number }[], storeModule: string): Promise<void> {
   const store = (await import(pathToFileURL(storeModule).href)) as typeof import('../../src/store/index.js');
   await store.openSqliteStore({ path, synchronous: 'NORMAL' }).close();
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = OFF');
+  const db = openDatabase(path);
+  setPragma(db, 'journal_mode = WAL');
+  setPragma(db, 'synchronous = OFF');
   const now = Date.now();
-  const addUser = db.prepare('INSERT INTO users (id, version, created_at, last_seen_at) VALUES (?, ?, ?, ?)');
-  const addTodo = db.prepare('INSERT INTO todos (user_id, title, completed, position, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?)');
+  const addUser = prepare(db, 'INSERT INTO users (id, version, created_at, last_seen_at) VALUES (?, ?, ?, ?)');
+  const addTodo = prepare(db, 'INSERT INTO todos (user_id, title, completed, position, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?)');
   db.transaction(() => {
     for (const u of users) {
       addUser.run(u.id, u.todos, now, now);
       for (let i = 0; i < u.todos; i++) addTodo.run(u.id, titleFor(i), i, now, now);
     }
   })();
-  db.pragma('wal_checkpoint(TRUNCATE)');
+  setPragma(db, 'wal_checkpoint(TRUNCATE)');
   db.close();
 }
 

@@ -6,8 +6,9 @@
  * on Unix): the operating system drops it when the process dies, however it dies, and
  * SQLite also refuses it to a second connection of the same process.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { TodoLiveError } from '../errors.js';
+import { openDatabase, setPragma } from './sqlite-handles.js';
 import { fromSqliteError, fromSqliteOpenError } from './store-errors.js';
 
 export interface FileLock {
@@ -19,15 +20,15 @@ export function lockDatabaseFile(dbPath: string, busyTimeoutMs: number): FileLoc
   const lockPath = `${dbPath}-lock`;
   let db: Database.Database;
   try {
-    db = new Database(lockPath, { timeout: busyTimeoutMs });
+    db = openDatabase(lockPath, { timeout: busyTimeoutMs });
   } catch (err) {
     throw fromSqliteOpenError(err, `open ${lockPath}`);
   }
   try {
     // In exclusive locking mode SQLite keeps the lock a write transaction took until the
     // connection closes; the transaction itself writes nothing, so it needs no journal file.
-    db.pragma('locking_mode = EXCLUSIVE');
-    db.pragma('journal_mode = MEMORY');
+    setPragma(db, 'locking_mode = EXCLUSIVE');
+    setPragma(db, 'journal_mode = MEMORY');
     db.exec('BEGIN EXCLUSIVE; COMMIT');
   } catch (err) {
     db.close();

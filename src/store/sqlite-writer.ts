@@ -7,10 +7,11 @@
  * (version conflict, unknown todo, limit) is rolled back alone and the others still commit.
  * Outcomes are returned only after COMMIT has returned.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { TodoLiveError } from '../errors.js';
 import type { CleanupCutoffs, WireJob, WriterConfig } from './sqlite-protocol.js';
 import { planMove } from './reorder.js';
+import { openDatabase, prepare, setPragma } from './sqlite-handles.js';
 import { fromSqliteError, limitExceeded, moveOutOfRange, todoNotFound, versionConflict } from './store-errors.js';
 import type { CleanupResult, MutationRequest, MutationResult, StoreLimits } from './types.js';
 
@@ -19,23 +20,23 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: TodoLiv
 export class SqliteWriter {
   readonly #db: Database.Database;
   readonly #limits: StoreLimits;
-  readonly #s: ReturnType<typeof prepare>;
+  readonly #s: ReturnType<typeof prepareWrites>;
 
   /** Opens the writer connection on a database the main thread has already created and migrated. */
   constructor(config: WriterConfig) {
     this.#limits = config.limits;
     let db: Database.Database | undefined;
     try {
-      db = new Database(config.path, { timeout: config.busyTimeoutMs, fileMustExist: true });
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      db = openDatabase(config.path, { timeout: config.busyTimeoutMs, fileMustExist: true });
+      const mode = prepare(db, 'PRAGMA journal_mode = WAL').pluck().get();
       if (mode !== 'wal') throw new Error(`expected journal_mode wal, got ${String(mode)}`);
-      db.pragma(`synchronous = ${config.synchronous}`);
-      db.pragma('foreign_keys = ON');
+      setPragma(db, `synchronous = ${config.synchronous}`);
+      setPragma(db, 'foreign_keys = ON');
       if (config.maxSizeBytes !== undefined) {
-        const pageSize = db.pragma('page_size', { simple: true }) as number;
-        db.pragma(`max_page_count = ${Math.max(1, Math.floor(config.maxSizeBytes / pageSize))}`);
+        const pageSize = prepare(db, 'PRAGMA page_size').pluck().get() as number;
+        setPragma(db, `max_page_count = ${Math.max(1, Math.floor(config.maxSizeBytes / pageSize))}`);
       }
-      this.#s = prepare(db);
+      this.#s = prepareWrites(db);
     } catch (err) {
       db?.close();
       throw fromSqliteError(err, `open the writer connection to ${config.path}`);
@@ -184,8 +185,8 @@ export class SqliteWriter {
   }
 }
 
-function prepare(db: Database.Database) {
-  const p = (sql: string) => db.prepare(sql);
+function prepareWrites(db: Database.Database) {
+  const p = (sql: string) => prepare(db, sql);
   return {
     begin: p('BEGIN IMMEDIATE'),
     commit: p('COMMIT'),

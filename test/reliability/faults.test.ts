@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { openDatabase, prepare } from '../../src/store/sqlite-handles.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { TodoTab } from '../support/todo-tab.js';
 import { AppProcess, fdCount } from './app-process.js';
@@ -33,9 +33,9 @@ function appOn(env: Record<string, string> = {}, dataDir?: string): AppProcess {
 }
 
 function storedTitles(dataDir: string, userId: string): string[] {
-  const db = new Database(join(dataDir, 'todos.db'), { readonly: true });
+  const db = openDatabase(join(dataDir, 'todos.db'), { readonly: true });
   try {
-    return db.prepare('SELECT title FROM todos WHERE user_id = ? ORDER BY position').pluck().all(userId) as string[];
+    return prepare(db, 'SELECT title FROM todos WHERE user_id = ? ORDER BY position').pluck().all(userId) as string[];
   } finally {
     db.close();
   }
@@ -86,12 +86,12 @@ describe('a start killed half-way', () => {
     await tab.add('after six interrupted starts');
     await tab.close();
     assert.equal((await app.stop())?.code, 0);
-    const db = new Database(join(app.dataDir, 'todos.db'), { readonly: true });
+    const db = openDatabase(join(app.dataDir, 'todos.db'), { readonly: true });
     try {
-      const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all() as number[];
+      const versions = prepare(db, 'SELECT version FROM schema_migrations ORDER BY version').pluck().all() as number[];
       assert.deepEqual(versions, [...new Set(versions)], 'each migration recorded once');
       assert.ok(versions.length >= 1);
-      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+      assert.equal(prepare(db, 'PRAGMA integrity_check').pluck().get(), 'ok');
     } finally {
       db.close();
     }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { openDatabase, prepare } from '../../src/store/sqlite-handles.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { AppProcess } from './app-process.js';
 import { checkHistory, type HistoryReport, sleep, sumReports, Writer } from './writers.js';
@@ -27,12 +27,12 @@ after(async () => {
 
 /** Reads one user's titles and operation ids straight from the SQLite file (app stopped). */
 function readDatabase(userIds: readonly string[]): Map<string, { titles: string[]; ops: string[] }> {
-  const db = new Database(join(dir.path, 'todos.db'), { readonly: true });
+  const db = openDatabase(join(dir.path, 'todos.db'), { readonly: true });
   try {
     const out = new Map<string, { titles: string[]; ops: string[] }>();
     for (const id of userIds) {
-      const titles = db.prepare('SELECT title FROM todos WHERE user_id = ? ORDER BY position').pluck().all(id) as string[];
-      const ops = db.prepare('SELECT op_id FROM operations WHERE user_id = ?').pluck().all(id) as string[];
+      const titles = prepare(db, 'SELECT title FROM todos WHERE user_id = ? ORDER BY position').pluck().all(id) as string[];
+      const ops = prepare(db, 'SELECT op_id FROM operations WHERE user_id = ?').pluck().all(id) as string[];
       out.set(id, { titles, ops });
     }
     return out;

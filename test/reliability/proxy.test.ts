@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { openDatabase, prepare } from '../../src/store/sqlite-handles.js';
 import { browserSkipReason, launchBrowser, waitForAcks, waitForConnected } from '../support/browser.js';
 import { freePort } from '../support/free-port.js';
 import { LiveClient } from '../support/live-client.js';
@@ -92,9 +92,9 @@ describe('behind a real nginx', { skip, timeout: 60_000 }, () => {
    */
   async function storedTitles(userIds: readonly string[]): Promise<Map<string, string[]>> {
     await app.stop();
-    const db = new Database(join(data.path, 'todos.db'), { readonly: true });
+    const db = openDatabase(join(data.path, 'todos.db'), { readonly: true });
     try {
-      const titles = db.prepare('SELECT title FROM todos WHERE user_id = ? ORDER BY position').pluck();
+      const titles = prepare(db, 'SELECT title FROM todos WHERE user_id = ? ORDER BY position').pluck();
       return new Map(userIds.map((id) => [id, titles.all(id) as string[]]));
     } finally {
       db.close();

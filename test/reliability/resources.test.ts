@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { openDatabase, prepare } from '../../src/store/sqlite-handles.js';
 import { LiveClient } from '../support/live-client.js';
 import { useSharedApp } from '../support/shared-app.js';
 import { TodoTab } from '../support/todo-tab.js';
@@ -92,9 +92,9 @@ function userRowExists(userId: string): boolean {
     const source = join(server.dataDir, 'todos.db');
     copyFileSync(source, join(dir, 'todos.db'));
     if (existsSync(`${source}-wal`)) copyFileSync(`${source}-wal`, join(dir, 'todos.db-wal'));
-    const db = new Database(join(dir, 'todos.db'));
+    const db = openDatabase(join(dir, 'todos.db'));
     try {
-      return db.prepare('SELECT 1 FROM users WHERE id = ?').get(userId) !== undefined;
+      return prepare(db, 'SELECT 1 FROM users WHERE id = ?').get(userId) !== undefined;
     } finally {
       db.close();
     }

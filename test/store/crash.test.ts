@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { openDatabase, prepare } from '../../src/store/sqlite-handles.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import type { Mutation } from '../../src/store/index.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -83,9 +83,9 @@ describe('SQLite store under SIGKILL', () => {
 
 /** Checks the database against what the writers said: the acknowledged-writes oracle. */
 function verify(path: string, sent: Map<string, Sent>, acked: Map<string, number>, where: string): void {
-  const db = new Database(path, { readonly: true });
+  const db = openDatabase(path, { readonly: true });
   try {
-    const ops = db.prepare('SELECT user_id, op_id, version, todo_id FROM operations ORDER BY user_id, version').all() as {
+    const ops = prepare(db, 'SELECT user_id, op_id, version, todo_id FROM operations ORDER BY user_id, version').all() as {
       user_id: string;
       op_id: string;
       version: number;
@@ -110,9 +110,9 @@ function verify(path: string, sent: Map<string, Sent>, acked: Map<string, number
         assert.equal(s.expectedVersion, model.version, `${where}: ${o.op_id} was applied on the wrong version`);
         assert.ok(model.apply(s.mutation, () => o.todo_id!), `${where}: ${o.op_id} is stored but could not apply`);
       }
-      const user = db.prepare('SELECT version FROM users WHERE id = ?').get(userId) as { version: number };
+      const user = prepare(db, 'SELECT version FROM users WHERE id = ?').get(userId) as { version: number };
       assert.equal(user.version, model.version, `${where}: ${userId}'s version disagrees with its operations`);
-      const rows = db.prepare('SELECT id, title, completed FROM todos WHERE user_id = ? ORDER BY position, id').all(userId) as {
+      const rows = prepare(db, 'SELECT id, title, completed FROM todos WHERE user_id = ? ORDER BY position, id').all(userId) as {
         id: number;
         title: string;
         completed: number;

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { openDatabase, prepare } from '../../src/store/sqlite-handles.js';
 import { isTodoLiveError } from '../../src/errors.js';
 import { LATEST_SCHEMA_VERSION, openSqliteStore, type SqliteStoreOptions, type SqliteTodoStore } from '../../src/store/index.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -83,9 +83,9 @@ describe('SQLite store', () => {
     assert.equal(settled, false, 'nothing is acknowledged before the group commit');
     await write;
     await store.close();
-    const raw = new Database(path, { readonly: true });
+    const raw = openDatabase(path, { readonly: true });
     try {
-      assert.deepEqual(raw.prepare('SELECT title FROM todos').all(), [{ title: 'durable' }]);
+      assert.deepEqual(prepare(raw, 'SELECT title FROM todos').all(), [{ title: 'durable' }]);
     } finally {
       raw.close();
     }
@@ -141,8 +141,8 @@ describe('SQLite store', () => {
   it('refuses a database written by a newer release', async () => {
     const path = freshPath();
     await openSqliteStore({ path }).close();
-    const raw = new Database(path);
-    raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(LATEST_SCHEMA_VERSION + 1, 'future', 0);
+    const raw = openDatabase(path);
+    prepare(raw, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(LATEST_SCHEMA_VERSION + 1, 'future', 0);
     raw.close();
     assert.throws(
       () => openSqliteStore({ path }),
