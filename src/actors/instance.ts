@@ -191,8 +191,11 @@ function onServerTimer(entry: TimerEntry): void {
   const inst = entry.owner;
   entry.handle = undefined;
   if (inst.status !== RUNNING && inst.status !== STARTING) return;
-  if (entry.every === 0) inst.timers?.delete(entry.id);
-  else entry.handle = inst.host.clock.setTimer(entry.every, onServerTimer, entry);
+  if (entry.every === 0) {
+    // As in cancelTimer: a server with no timer left holds no map (one per idle view adds up).
+    inst.timers?.delete(entry.id);
+    if (inst.timers?.size === 0) inst.timers = undefined;
+  } else entry.handle = inst.host.clock.setTimer(entry.every, onServerTimer, entry);
   if (inst.host.phase !== PHASE_RUNNING || inst.stopReason !== undefined) return;
   if (entry.queued) return;
   if (entry.every !== 0) entry.queued = true;

@@ -5,7 +5,7 @@
  * `temporary`: after a crash the runtime does not restart the view; the socket tells the
  * client (`phx_error`) and the client rejoins, which mounts a fresh one.
  */
-import type { ActorSystem, InstanceRef, ServerContext } from '../actors/index.js';
+import type { ActorSystem, DownReason, InstanceRef, ServerContext } from '../actors/index.js';
 import { defineServer, noreply, stop } from '../actors/index.js';
 import { type ChannelLogger, ViewChannel, type ViewChannelOptions } from './channel.js';
 import { encodeFrame } from './frames.js';
@@ -26,26 +26,78 @@ export type ViewCast =
 type ViewInfo = { kind: 'info'; message: unknown } | { kind: 'hibernate' };
 type ViewCall = { kind: 'sync' };
 
-/** What the socket passes to start a view server. */
-export interface ViewStartArg extends Omit<ViewChannelOptions, 'deliver' | 'pubsub' | 'logger'> {
+/** What the socket passes to start a view server; frames go to the {@link ViewOwner}. */
+export interface ViewStartArg extends Omit<ViewChannelOptions, 'deliver' | 'pubsub' | 'logger' | 'send'> {
   /** The ref of the `phx_join` push, answered by the join reply. */
   joinPushRef: string;
 }
 
 /**
- * The start argument of a view server, which is also its channel's options: one object per
- * tab, spelled out as one literal so that every tab's shares one hidden class (objects built by
- * rest and spread here got one of their own: about 1 KB per open tab in a heap snapshot).
+ * The socket a view was joined on: where the view's frames go and who hears that it is gone.
+ * An object rather than two callbacks: a socket is the owner of all its views, so no view
+ * needs closures of its own for it.
  */
-interface InternalArg extends ViewChannelOptions {
-  joinPushRef: string;
-  hibernateAfterMs: number | undefined;
+export interface ViewOwner {
+  /** Writes one encoded frame to the client; must be safe on a closing socket. */
+  sendFrame(text: string): void;
+  /** Called once when the view server of `handle` is gone; `crashed` when it did not stop cleanly. */
+  viewDown(handle: ViewHandle, crashed: boolean): void;
 }
 
 /** Stands in for `deliver` until `init`, where the server's own ref exists. */
 const notYetDeliverable = (): void => {
   throw new Error('a view delivered a message before its server started');
 };
+
+/** A view's `deliver`, bound to its server: one bound function per view, no closure and context. */
+function deliverInfo(this: InstanceRef<unknown, unknown, unknown, ViewInfo>, message: unknown): void {
+  this.send({ kind: 'info', message });
+}
+
+/**
+ * The start argument of a view server, which is also its channel's options: one object per
+ * tab, of one class, so that every tab's shares one hidden class (objects built by rest and
+ * spread here got one of their own: about 1 KB per open tab in a heap snapshot), and `send`
+ * is a method on the prototype rather than a closure per tab.
+ */
+class InternalArg implements ViewChannelOptions {
+  readonly id: string;
+  readonly topic: string;
+  readonly joinRef: string;
+  readonly joinPushRef: string;
+  readonly route: ViewChannelOptions['route'];
+  readonly router: ViewChannelOptions['router'];
+  readonly url: string;
+  readonly params: ViewChannelOptions['params'];
+  readonly session: ViewChannelOptions['session'];
+  readonly staticChanged: boolean | undefined;
+  readonly owner: ViewOwner;
+  deliver: ViewChannelOptions['deliver'] = notYetDeliverable;
+  readonly pubsub: ViewChannelOptions['pubsub'];
+  readonly logger: ChannelLogger | undefined;
+  readonly hibernateAfterMs: number | undefined;
+
+  constructor(arg: ViewStartArg, owner: ViewOwner, options: ViewServersOptions) {
+    this.id = arg.id;
+    this.topic = arg.topic;
+    this.joinRef = arg.joinRef;
+    this.joinPushRef = arg.joinPushRef;
+    this.route = arg.route;
+    this.router = arg.router;
+    this.url = arg.url;
+    this.params = arg.params;
+    this.session = arg.session;
+    this.staticChanged = arg.staticChanged;
+    this.owner = owner;
+    this.pubsub = options.pubsub;
+    this.logger = options.logger;
+    this.hibernateAfterMs = options.hibernateAfterMs;
+  }
+
+  send(text: string): void {
+    this.owner.sendFrame(text);
+  }
+}
 
 /**
  * A view server's state: the channel, and when it last had a message. One hibernation timer
@@ -86,10 +138,7 @@ export const liveViewServer = defineServer<ViewState, ViewCall, true, ViewCast, 
   // A burst of events queues here; beyond the bound the socket answers for the view.
   mailboxLimit: 256,
   init(_key, ctx, arg) {
-    const self = ctx.self;
-    arg.deliver = (message) => {
-      self.send({ kind: 'info', message });
-    };
+    arg.deliver = deliverInfo.bind(ctx.self);
     const channel = new ViewChannel(arg);
     return { channel, hibernateAfterMs: arg.hibernateAfterMs, lastActive: ctx.now(), timerArmed: false };
   },
@@ -135,6 +184,10 @@ export const liveViewServer = defineServer<ViewState, ViewCall, true, ViewCast, 
 
 /** The socket's handle on one view server; usable before the server finished starting. */
 export interface ViewHandle {
+  /** The topic the view was joined on (`lv:<id>`). */
+  readonly topic: string;
+  /** The join ref of the join that started the view. */
+  readonly joinRef: string;
   /** Queues a message for the view, in order. Client pushes are answered even if refused. */
   push(msg: ViewCast): void;
   /** Asks the view to stop after what is queued (socket closed, topic rejoined). */
@@ -142,9 +195,6 @@ export interface ViewHandle {
   /** Resolves once everything pushed so far was handled, or the view is gone. */
   settled(): Promise<void>;
 }
-
-/** Called once when the view server is gone; `crashed` when it did not stop cleanly. */
-export type ViewDownListener = (crashed: boolean) => void;
 
 export interface ViewServersOptions {
   pubsub?: ViewChannelOptions['pubsub'];
@@ -170,26 +220,9 @@ export class ViewServers {
    * Starts the server of one join, casts the join into it, and watches it. Messages pushed
    * while it starts wait in a promise chain, which keeps them in arrival order.
    */
-  start(arg: ViewStartArg, onDown: ViewDownListener): ViewHandle {
+  start(arg: ViewStartArg, owner: ViewOwner): ViewHandle {
     const key = `${arg.topic}#${++this.#seq}`;
-    const internal: InternalArg = {
-      id: arg.id,
-      topic: arg.topic,
-      joinRef: arg.joinRef,
-      joinPushRef: arg.joinPushRef,
-      route: arg.route,
-      router: arg.router,
-      url: arg.url,
-      params: arg.params,
-      session: arg.session,
-      staticChanged: arg.staticChanged,
-      send: arg.send,
-      deliver: notYetDeliverable,
-      pubsub: this.#o.pubsub,
-      logger: this.#o.logger,
-      hibernateAfterMs: this.#o.hibernateAfterMs,
-    };
-    return new ViewHandleImpl(this.#system, key, internal, this.#o.settleTimeoutMs ?? 5_000, onDown);
+    return new ViewHandleImpl(this.#system, key, new InternalArg(arg, owner, this.#o), this.#o.settleTimeoutMs ?? 5_000);
   }
 }
 
@@ -197,30 +230,35 @@ type ViewRef = InstanceRef<ViewCall, true, ViewCast, ViewInfo>;
 
 /**
  * One view's handle. A class rather than closures: an open tab keeps it for its whole life,
- * and its methods live on the prototype, not in five closures and their contexts per tab.
+ * and its methods live on the prototype, not in closures and their contexts per tab.
  */
 class ViewHandleImpl implements ViewHandle {
   readonly #system: ActorSystem;
   readonly #arg: InternalArg;
   readonly #settleTimeoutMs: number;
-  readonly #onDown: ViewDownListener;
-  readonly #ready: Promise<ViewRef | null>;
+  /** The start under way; dropped once it settled, so a started view keeps no promise. */
+  #starting: Promise<ViewRef | null> | null;
   /** The view server once started; `null` when it failed to start; `undefined` until then. */
   #ref: ViewRef | null | undefined = undefined;
   #down = false;
 
-  constructor(system: ActorSystem, key: string, arg: InternalArg, settleTimeoutMs: number, onDown: ViewDownListener) {
+  /** The monitor's listener, one function for every view, bound to each view's handle. */
+  static #onServerDown(this: ViewHandleImpl, reason: DownReason): void {
+    // Only a stop the view or the socket asked for is clean; a crash, a shutdown of the
+    // runtime or a server already gone must make the client rejoin.
+    this.#notify(reason.kind !== 'normal');
+  }
+
+  constructor(system: ActorSystem, key: string, arg: InternalArg, settleTimeoutMs: number) {
     this.#system = system;
     this.#arg = arg;
     this.#settleTimeoutMs = settleTimeoutMs;
-    this.#onDown = onDown;
-    this.#ready = system.startOrGet(liveViewServer, key, { arg }).then(
+    this.#starting = system.startOrGet(liveViewServer, key, { arg }).then(
       (ref) => {
-        // Only a stop the view or the socket asked for is clean; a crash, a shutdown of the
-        // runtime or a server already gone must make the client rejoin.
-        system.monitor(ref, (reason) => this.#notify(reason.kind !== 'normal'));
+        system.monitor(ref, ViewHandleImpl.#onServerDown.bind(this));
         ref.cast({ kind: 'join', ref: arg.joinPushRef });
         this.#ref = ref;
+        this.#starting = null;
         return ref;
       },
       (err: unknown) => {
@@ -228,9 +266,23 @@ class ViewHandleImpl implements ViewHandle {
         arg.send(encodeFrame(arg.joinRef, arg.joinPushRef, arg.topic, ChannelEvents.REPLY, errorReply('join crashed')));
         this.#notify(false);
         this.#ref = null;
+        this.#starting = null;
         return null;
       },
     );
+  }
+
+  get topic(): string {
+    return this.#arg.topic;
+  }
+
+  get joinRef(): string {
+    return this.#arg.joinRef;
+  }
+
+  /** The started server (or `null`), as a promise that settles in the same turn as the start's did. */
+  #started(): Promise<ViewRef | null> {
+    return this.#starting ?? Promise.resolve(this.#ref as ViewRef | null);
   }
 
   push(msg: ViewCast): void {
@@ -238,20 +290,20 @@ class ViewHandleImpl implements ViewHandle {
     // promise chain, in arrival order; they all run before any later message can arrive.
     const ref = this.#ref;
     if (ref === undefined) {
-      void this.#ready.then((r) => this.#deliver(r, msg));
+      void this.#started().then((r) => this.#deliver(r, msg));
       return;
     }
     this.#deliver(ref, msg);
   }
 
   stop(reason: string): void {
-    void this.#ready.then((ref) => {
+    void this.#started().then((ref) => {
       if (ref !== null) void this.#system.stop(ref, { kind: 'normal', detail: reason });
     });
   }
 
   async settled(): Promise<void> {
-    const ref = await this.#ready;
+    const ref = await this.#started();
     if (ref === null) return;
     try {
       await ref.call({ kind: 'sync' }, { timeoutMs: this.#settleTimeoutMs });
@@ -273,6 +325,6 @@ class ViewHandleImpl implements ViewHandle {
   #notify(crashed: boolean): void {
     if (this.#down) return;
     this.#down = true;
-    this.#onDown(crashed);
+    this.#arg.owner.viewDown(this, crashed);
   }
 }

@@ -34,8 +34,12 @@ export interface ViewChannelOptions {
   joinRef: string;
   route: LiveRoute;
   router: LiveRouter;
-  /** The page URL (or live redirect target) the client joined with. */
-  url: URL;
+  /**
+   * The page URL (or live redirect target) the client joined with, absolute and normalised
+   * (a `URL`'s `href`). A string because a view keeps it for its whole life and a `URL`
+   * object costs several times its text.
+   */
+  url: string;
   /** Params routed from `url`. */
   params: Params;
   session: LiveSession;
@@ -57,6 +61,9 @@ export class ViewCrash extends Error {
   }
 }
 
+/** The outcome of a turn that asked for no navigation. */
+const STAYED: Omit<TurnOutcome, 'url'> = { patched: null, leaving: null };
+
 const EVENT_TYPES = new Set(['click', 'form', 'keyup', 'keydown', 'blur', 'focus', 'hook']);
 
 export class ViewChannel {
@@ -65,7 +72,8 @@ export class ViewChannel {
   readonly #o: ViewChannelOptions;
   readonly #socket: ViewSocketImpl;
   readonly #tracker = new DiffTracker();
-  #url: URL;
+  /** The view's current URL (`href`); parsed again only on the turns that need a `URL`. */
+  #href: string;
   #terminated = false;
   /** The view dropped its reloadable state and the tracker forgot the client's tree. */
   #hibernating = false;
@@ -76,7 +84,7 @@ export class ViewChannel {
     this.#o = options;
     this.topic = options.topic;
     this.joinRef = options.joinRef;
-    this.#url = options.url;
+    this.#href = options.url;
     this.#socket = new ViewSocketImpl({
       id: options.id,
       connected: true,
@@ -88,7 +96,7 @@ export class ViewChannel {
 
   /** The view's current URL (moves with patches). */
   get url(): URL {
-    return this.#url;
+    return new URL(this.#href);
   }
 
   /** The view's socket, for introspection in tests. */
@@ -110,7 +118,7 @@ export class ViewChannel {
         this.#socket,
         this.#o.router,
         this.#o.route.name,
-        this.#url,
+        new URL(this.#href),
         this.#o.params,
         this.#o.session,
       );
@@ -119,7 +127,7 @@ export class ViewChannel {
         await this.terminate('navigated');
         return 'stop';
       }
-      this.#url = outcome.url;
+      this.#moveTo(outcome.url);
       rendered = this.#tracker.mount(view.render(this.#socket.assigns));
       this.#socket.markRendered();
     } catch (err) {
@@ -184,7 +192,7 @@ export class ViewChannel {
 
   /** Handles a client `live_patch` (patch link, back/forward button). */
   async livePatch(ref: string | null, payload: Record<string, unknown>): Promise<ChannelStatus> {
-    const target = typeof payload.url === 'string' ? resolveSameOrigin(payload.url, this.#url) : null;
+    const target = typeof payload.url === 'string' ? resolveSameOrigin(payload.url, new URL(this.#href)) : null;
     const match = target === null ? null : this.#o.router.match(target);
     if (target === null || match === null || match.route.name !== this.#o.route.name) {
       // Another view (or none): the client turns this into a live redirect.
@@ -192,7 +200,7 @@ export class ViewChannel {
       return 'continue';
     }
     return this.#turn(ref, 'handleParams', async () => {
-      this.#url = target;
+      this.#moveTo(target);
       await this.#o.route.view.handleParams?.(match.params, target, this.#socket);
     });
   }
@@ -238,7 +246,7 @@ export class ViewChannel {
    */
   async #turn(ref: string | null, where: string, body: () => Promise<void>): Promise<ChannelStatus> {
     const replying = ref !== null;
-    let outcome: TurnOutcome;
+    let outcome: Omit<TurnOutcome, 'url'>;
     let diff: Diff | null;
     try {
       if (this.#hibernating) {
@@ -254,15 +262,22 @@ export class ViewChannel {
         // A rejection is the app saying no (an invalid title, say): worth a line, not an alarm.
         this.#o.logger?.info({ err, topic: this.topic, where }, 'view rejected a message');
       }
-      outcome = await followNavigation(
-        this.#o.route.view,
-        this.#socket,
-        this.#o.router,
-        this.#o.route.name,
-        this.#url,
-        this.#socket.takeNavigation(),
-      );
-      this.#url = outcome.url;
+      const navigation = this.#socket.takeNavigation();
+      if (navigation === null) {
+        // Nothing to follow: the view stays where it is, and no URL needs parsing.
+        outcome = STAYED;
+      } else {
+        const followed = await followNavigation(
+          this.#o.route.view,
+          this.#socket,
+          this.#o.router,
+          this.#o.route.name,
+          new URL(this.#href),
+          navigation,
+        );
+        this.#moveTo(followed.url);
+        outcome = followed;
+      }
       diff = this.#renderDiff();
     } catch (err) {
       if (replying) this.#reply(ref, ReplyStatus.OK, {});
@@ -286,6 +301,12 @@ export class ViewChannel {
     this.#send(ChannelEvents.CLOSE, this.joinRef, {});
     await this.terminate('navigated');
     return 'stop';
+  }
+
+  /** Records the view's URL; an unchanged one keeps the string it has rather than an equal copy. */
+  #moveTo(url: URL): void {
+    const href = url.href;
+    if (href !== this.#href) this.#href = href;
   }
 
   #leavingResponse(nav: NonNullable<TurnOutcome['leaving']>): {

@@ -23,42 +23,66 @@ export interface PubSub {
 }
 
 /**
+ * One subscription: its own record, so one listener subscribed twice is two subscriptions.
+ * Cancelling clears `listener`, which is also how a delivery already under way skips it.
+ */
+interface Subscription {
+  readonly owner: LocalPubSub;
+  readonly topic: string;
+  listener: PubSubListener | undefined;
+}
+
+/**
  * The in-process implementation. A listener that throws is isolated: the others still
  * receive the message and the error goes to `onListenerError`.
+ *
+ * A topic with one subscriber (a user with one open tab, the usual case) holds that
+ * subscription directly, not in a set of one: every open tab pays for its topic's entry.
  */
 export class LocalPubSub implements PubSub {
-  readonly #topics = new Map<string, Set<PubSubListener>>();
+  readonly #topics = new Map<string, Subscription | Set<Subscription>>();
   readonly #onListenerError: (err: unknown, topic: string) => void;
 
   constructor(options: { onListenerError?: (err: unknown, topic: string) => void } = {}) {
     this.#onListenerError = options.onListenerError ?? (() => {});
   }
 
-  subscribe(topic: string, listener: PubSubListener): Unsubscribe {
-    let set = this.#topics.get(topic);
-    if (set === undefined) {
-      set = new Set();
-      this.#topics.set(topic, set);
+  /**
+   * The one function every {@link Unsubscribe} runs, bound to its subscription, so a
+   * subscription costs a record and a bound function rather than closures and their contexts.
+   */
+  static #cancel(this: Subscription): void {
+    if (this.listener === undefined) return;
+    this.listener = undefined;
+    const topics = this.owner.#topics;
+    const current = topics.get(this.topic);
+    if (current === this) {
+      topics.delete(this.topic);
+    } else if (current instanceof Set) {
+      current.delete(this);
+      if (current.size === 1) topics.set(this.topic, current.values().next().value!);
     }
-    // Wrapping makes each subscription distinct even when one listener subscribes twice.
-    const entry: PubSubListener = (message, t) => listener(message, t);
-    set.add(entry);
-    return () => {
-      const current = this.#topics.get(topic);
-      if (current === undefined) return;
-      current.delete(entry);
-      if (current.size === 0) this.#topics.delete(topic);
-    };
+  }
+
+  subscribe(topic: string, listener: PubSubListener): Unsubscribe {
+    const subscription: Subscription = { owner: this, topic, listener };
+    const current = this.#topics.get(topic);
+    if (current === undefined) this.#topics.set(topic, subscription);
+    else if (current instanceof Set) current.add(subscription);
+    else this.#topics.set(topic, new Set([current, subscription]));
+    return LocalPubSub.#cancel.bind(subscription);
   }
 
   async publish(topic: string, message: unknown): Promise<void> {
-    const set = this.#topics.get(topic);
-    if (set === undefined) return;
+    const current = this.#topics.get(topic);
+    if (current === undefined) return;
     // Snapshot: subscribers added while delivering do not see this message.
-    const listeners = [...set];
+    const subscriptions = current instanceof Set ? [...current] : [current];
     await Promise.resolve();
-    for (const listener of listeners) {
-      if (!set.has(listener)) continue;
+    for (const subscription of subscriptions) {
+      // Cancelled since the publish: not delivered.
+      const listener = subscription.listener;
+      if (listener === undefined) continue;
       try {
         listener(message, topic);
       } catch (err) {
@@ -68,6 +92,8 @@ export class LocalPubSub implements PubSub {
   }
 
   subscriberCount(topic: string): number {
-    return this.#topics.get(topic)?.size ?? 0;
+    const current = this.#topics.get(topic);
+    if (current === undefined) return 0;
+    return current instanceof Set ? current.size : 1;
   }
 }

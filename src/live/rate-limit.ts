@@ -11,6 +11,9 @@ export interface RateLimitOptions {
   now?: () => number;
 }
 
+/** The default clock, one function for every bucket rather than a closure each. */
+const performanceNow = (): number => performance.now();
+
 export class TokenBucket {
   readonly #burst: number;
   readonly #perMs: number;
@@ -26,7 +29,7 @@ export class TokenBucket {
     }
     this.#burst = options.burst;
     this.#perMs = options.perSecond / 1000;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? performanceNow;
     this.#tokens = options.burst;
     this.#last = this.#now();
   }
@@ -40,6 +43,14 @@ export class TokenBucket {
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;
+  }
+
+  /**
+   * Whether the bucket has refilled to its burst: then it admits exactly what a new bucket
+   * would, so its owner may drop it and make a new one when it next needs one.
+   */
+  get full(): boolean {
+    return this.#tokens + Math.max(0, this.#now() - this.#last) * this.#perMs >= this.#burst;
   }
 
   /** Tokens currently available (fractional). */

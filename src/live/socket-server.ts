@@ -8,11 +8,12 @@
  * socket and closes sockets whose readers fall behind.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { isTodoLiveError } from '../errors.js';
 import { joinUrl } from './channel.js';
-import type { ViewHandle, ViewServers } from './channel-server.js';
+import type { ViewHandle, ViewOwner, ViewServers } from './channel-server.js';
 import { type DecodedFrame, decodeFrame, encodeFrame, salvageRefs } from './frames.js';
+import { IdleDeadlines } from './idle-deadlines.js';
 import {
   CHANNEL_CRASH_REASON,
   ChannelEvents,
@@ -103,26 +104,22 @@ export interface LiveSocketServerOptions {
   now?: () => number;
 }
 
-interface ChannelEntry {
-  joinRef: string;
-  handle: ViewHandle;
-}
-
 const OPEN = 1;
 
 /** Accepts connections, routes their frames, and drains them on shutdown. */
 export class LiveSocketServer {
   readonly #o: LiveSocketServerOptions;
   readonly limits: SocketLimits;
-  readonly #connections = new Set<Connection>();
-  readonly #perSession = new Counts();
-  readonly #perAddress = new Counts();
+  readonly #table: ConnectionTable;
   #draining = false;
   #nextId = 1;
 
   constructor(options: LiveSocketServerOptions) {
     this.#o = options;
     this.limits = { ...DEFAULT_SOCKET_LIMITS, ...options.limits };
+    this.#table = new ConnectionTable(this.limits.idleTimeoutMs);
+    // Sockets make their buckets on their first event; nonsensical limits fail here, at once.
+    void new TokenBucket({ burst: this.limits.eventBurst, perSecond: this.limits.eventsPerSecond });
   }
 
   /** True once {@link drain} started: new upgrades must be refused (503). */
@@ -132,17 +129,17 @@ export class LiveSocketServer {
 
   /** Open connections. */
   get size(): number {
-    return this.#connections.size;
+    return this.#table.connections.size;
   }
 
   /** Open connections of one session (to cap sockets per session at upgrade). */
   connectionsOf(sessionId: string): number {
-    return this.#perSession.get(sessionId);
+    return this.#table.perSession.get(sessionId);
   }
 
   /** Open connections from one address group (to cap sockets per address at upgrade). */
   connectionsFrom(addressGroup: string): number {
-    return this.#perAddress.get(addressGroup);
+    return this.#table.perAddress.get(addressGroup);
   }
 
   /** Takes over an upgraded WebSocket. */
@@ -151,16 +148,7 @@ export class LiveSocketServer {
       ws.close(CloseCodes.GOING_AWAY, 'draining');
       return;
     }
-    const { sessionId } = identity;
-    const group = identity.addressGroup ?? null;
-    const conn = new Connection(this.#nextId++, ws, identity, this.#o, this.limits, () => {
-      this.#connections.delete(conn);
-      this.#perSession.release(sessionId);
-      this.#perAddress.release(group);
-    });
-    this.#connections.add(conn);
-    this.#perSession.take(sessionId);
-    this.#perAddress.take(group);
+    this.#table.add(new Connection(this.#nextId++, ws, identity, this.#o, this.limits, this.#table));
   }
 
   /**
@@ -172,7 +160,7 @@ export class LiveSocketServer {
     this.#draining = true;
     const batchSize = Math.max(1, options.batchSize ?? 10_000);
     const intervalMs = Math.max(0, options.intervalMs ?? 2_000);
-    const all = [...this.#connections];
+    const all = [...this.#table.connections];
     for (let i = 0; i < all.length; i += batchSize) {
       if (i > 0 && intervalMs > 0) await new Promise((r) => setTimeout(r, intervalMs));
       await Promise.all(all.slice(i, i + batchSize).map((c) => c.drain()));
@@ -182,6 +170,35 @@ export class LiveSocketServer {
   /** Drains every socket at once. */
   async close(): Promise<void> {
     await this.drain({ batchSize: Number.MAX_SAFE_INTEGER, intervalMs: 0 });
+  }
+}
+
+/**
+ * The open connections, what they count against, and their idle deadlines. A connection
+ * holds this table and removes itself when it closes (rather than holding a callback per
+ * connection), and touches its deadline here (rather than owning a timer).
+ */
+class ConnectionTable {
+  readonly connections = new Set<Connection>();
+  readonly perSession = new Counts();
+  readonly perAddress = new Counts();
+  readonly idle: IdleDeadlines<Connection>;
+
+  constructor(idleTimeoutMs: number) {
+    this.idle = new IdleDeadlines(idleTimeoutMs, (conn) => conn.idledOut());
+  }
+
+  add(conn: Connection): void {
+    this.connections.add(conn);
+    this.perSession.take(conn.sessionId);
+    this.perAddress.take(conn.addressGroup);
+  }
+
+  remove(conn: Connection): void {
+    this.idle.delete(conn);
+    this.connections.delete(conn);
+    this.perSession.release(conn.sessionId);
+    this.perAddress.release(conn.addressGroup);
   }
 }
 
@@ -228,20 +245,63 @@ export function addressGroup(address: string | undefined): string | null {
   return `${prefix.join(':')}::/64`;
 }
 
-/** One WebSocket connection and the views joined over it. */
-class Connection {
+/** Where a socket's connection is kept on the socket itself, for the shared listeners below. */
+const CONNECTION = Symbol('live connection');
+type OwnedSocket = WebSocket & { [CONNECTION]?: Connection };
+
+/**
+ * One WebSocket connection and the views joined over it.
+ *
+ * Every open tab keeps one for its whole life, idle or not, so it holds as little as it can:
+ * its socket listeners are functions shared by every connection (found through the
+ * socket), not closures of its own; its idle deadline is an entry in the server's
+ * {@link IdleDeadlines}, not a timer of its own; a single joined view (the usual case) is
+ * kept as itself, not in a collection; the rate-limit bucket exists only while it is not full.
+ */
+class Connection implements ViewOwner {
   readonly #id: number;
   readonly #ws: WebSocket;
-  readonly #identity: ConnectionIdentity;
+  /** The session the upgrade carried (counted against, whatever the CSRF check said). */
+  readonly sessionId: string | null;
+  /** Whether the upgrade's CSRF token matched the session; without it every join is stale. */
+  readonly #csrfValid: boolean;
+  /** What per-address caps count this connection against, or null. */
+  readonly addressGroup: string | null;
   readonly #o: LiveSocketServerOptions;
   readonly #limits: SocketLimits;
-  readonly #onClosed: () => void;
-  readonly #channels = new Map<string, ChannelEntry>();
-  readonly #bucket: TokenBucket;
-  readonly #idle: NodeJS.Timeout;
+  readonly #table: ConnectionTable;
+  /** The joined views, at most one per topic: none, one, or several in an array. */
+  #channels: ViewHandle | ViewHandle[] | null = null;
+  /**
+   * Null while full: a full bucket admits exactly what a new one does, so an idle socket
+   * drops it (at a heartbeat) and the next event makes a new one.
+   */
+  #bucket: TokenBucket | null = null;
   #refused = 0;
   #badFrames = 0;
   #closing = false;
+
+  static #onSocketMessage(this: OwnedSocket, data: RawData, isBinary: boolean): void {
+    const conn = this[CONNECTION]!;
+    try {
+      conn.#onMessage(data, isBinary);
+    } catch (err) {
+      // Nothing above should throw; if it does, only this socket pays for it.
+      conn.#o.logger?.error({ err, conn: conn.#id }, 'live socket message handler failed');
+      conn.#close(CloseCodes.INVALID_DATA, 'internal error');
+    }
+  }
+
+  static #onSocketClose(this: OwnedSocket, code: number): void {
+    const conn = this[CONNECTION]!;
+    conn.#o.logger?.info({ conn: conn.#id, code, views: conn.#views().length }, 'live socket closed');
+    conn.#onClose();
+  }
+
+  static #onSocketError(this: OwnedSocket, err: Error): void {
+    const conn = this[CONNECTION]!;
+    conn.#o.logger?.warn({ err: err.message, conn: conn.#id }, 'live socket error');
+  }
 
   constructor(
     id: number,
@@ -249,38 +309,27 @@ class Connection {
     identity: ConnectionIdentity,
     options: LiveSocketServerOptions,
     limits: SocketLimits,
-    onClosed: () => void,
+    table: ConnectionTable,
   ) {
     this.#id = id;
     this.#ws = ws;
-    this.#identity = identity;
+    this.sessionId = identity.sessionId;
+    this.#csrfValid = identity.csrfValid;
+    this.addressGroup = identity.addressGroup ?? null;
     this.#o = options;
     this.#limits = limits;
-    this.#onClosed = onClosed;
-    this.#bucket = new TokenBucket({
-      burst: limits.eventBurst,
-      perSecond: limits.eventsPerSecond,
-      ...(options.now === undefined ? {} : { now: options.now }),
-    });
-    this.#idle = setTimeout(() => this.#close(CloseCodes.POLICY, 'idle'), limits.idleTimeoutMs);
-    this.#idle.unref();
+    this.#table = table;
+    table.idle.touch(this);
     options.logger?.info({ conn: id, ip: identity.remoteAddress, session: identity.sessionId !== null }, 'live socket opened');
-    ws.on('message', (data, isBinary) => {
-      try {
-        this.#onMessage(data, isBinary);
-      } catch (err) {
-        // Nothing above should throw; if it does, only this socket pays for it.
-        this.#o.logger?.error({ err, conn: this.#id }, 'live socket message handler failed');
-        this.#close(CloseCodes.INVALID_DATA, 'internal error');
-      }
-    });
-    ws.on('close', (code) => {
-      this.#o.logger?.info({ conn: this.#id, code, views: this.#channels.size }, 'live socket closed');
-      this.#onClose();
-    });
-    ws.on('error', (err) => {
-      this.#o.logger?.warn({ err: err.message, conn: this.#id }, 'live socket error');
-    });
+    (ws as OwnedSocket)[CONNECTION] = this;
+    ws.on('message', Connection.#onSocketMessage);
+    ws.on('close', Connection.#onSocketClose);
+    ws.on('error', Connection.#onSocketError);
+  }
+
+  /** Nothing (not even a heartbeat) came for the idle timeout. */
+  idledOut(): void {
+    this.#close(CloseCodes.POLICY, 'idle');
   }
 
   /** Stops intake, waits for in-flight work of every view, then closes with 1001. */
@@ -292,13 +341,13 @@ class Connection {
   async #closeAfterInFlight(code: number, reason: string): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    await Promise.all([...this.#channels.values()].map((c) => c.handle.settled()));
+    await Promise.all(this.#views().map((handle) => handle.settled()));
     this.#close(code, reason);
   }
 
   #onMessage(data: unknown, isBinary: boolean): void {
     if (this.#closing) return;
-    this.#idle.refresh();
+    this.#table.idle.touch(this);
     if (isBinary) {
       this.#close(CloseCodes.UNSUPPORTED_DATA, 'binary frames are not supported');
       return;
@@ -332,16 +381,18 @@ class Connection {
   #route(frame: DecodedFrame): void {
     const { topic, event } = frame;
     if (topic === Topics.PHOENIX) {
-      if (event === ChannelEvents.HEARTBEAT) this.#reply(null, frame.ref, topic, ReplyStatus.OK, {});
-      else this.#reply(frame.joinRef, frame.ref, topic, ReplyStatus.ERROR, { reason: 'unknown event' });
+      if (event === ChannelEvents.HEARTBEAT) {
+        if (this.#bucket?.full === true) this.#bucket = null;
+        this.#reply(null, frame.ref, topic, ReplyStatus.OK, {});
+      } else this.#reply(frame.joinRef, frame.ref, topic, ReplyStatus.ERROR, { reason: 'unknown event' });
       return;
     }
     if (event === ChannelEvents.JOIN) {
       this.#join(frame);
       return;
     }
-    const entry = this.#channels.get(topic);
-    if (entry === undefined || entry.joinRef !== frame.joinRef) {
+    const handle = this.#channel(topic);
+    if (handle === undefined || handle.joinRef !== frame.joinRef) {
       this.#reply(frame.joinRef, frame.ref, topic, ReplyStatus.ERROR, { reason: UNMATCHED_TOPIC_REASON });
       return;
     }
@@ -349,7 +400,7 @@ class Connection {
       case ChannelEvents.EVENT:
       case ChannelEvents.LIVE_PATCH:
         if (!this.#admit(frame)) return;
-        entry.handle.push(
+        handle.push(
           event === ChannelEvents.EVENT
             ? { kind: 'event', ref: frame.ref, payload: frame.payload }
             : { kind: 'live_patch', ref: frame.ref, payload: frame.payload },
@@ -357,16 +408,16 @@ class Connection {
         return;
       case ChannelEvents.LEAVE:
         // The topic is free at once: a message after the leave is for an unjoined topic.
-        this.#channels.delete(topic);
-        entry.handle.push({ kind: 'leave', ref: frame.ref });
+        this.#forget(handle);
+        handle.push({ kind: 'leave', ref: frame.ref });
         return;
       case ChannelEvents.CIDS_WILL_DESTROY:
-        entry.handle.push({ kind: 'ack', ref: frame.ref, response: {} });
+        handle.push({ kind: 'ack', ref: frame.ref, response: {} });
         return;
       case ChannelEvents.CIDS_DESTROYED: {
         // We render no components, so none are deleted; echo what the client asked about.
         const cids = Array.isArray(frame.payload.cids) ? frame.payload.cids.filter((c) => typeof c === 'number') : [];
-        entry.handle.push({ kind: 'ack', ref: frame.ref, response: { cids } });
+        handle.push({ kind: 'ack', ref: frame.ref, response: { cids } });
         return;
       }
       default:
@@ -374,8 +425,50 @@ class Connection {
     }
   }
 
+  /** The joined views, in the order they joined. */
+  #views(): readonly ViewHandle[] {
+    const channels = this.#channels;
+    if (channels === null) return [];
+    return Array.isArray(channels) ? channels : [channels];
+  }
+
+  /** The view joined on `topic`, if any. */
+  #channel(topic: string): ViewHandle | undefined {
+    const channels = this.#channels;
+    if (channels === null) return undefined;
+    if (Array.isArray(channels)) return channels.find((handle) => handle.topic === topic);
+    return channels.topic === topic ? channels : undefined;
+  }
+
+  #addChannel(handle: ViewHandle): void {
+    const channels = this.#channels;
+    if (channels === null) this.#channels = handle;
+    else if (Array.isArray(channels)) channels.push(handle);
+    else this.#channels = [channels, handle];
+  }
+
+  /** Removes a joined view; false when it was not (or no longer) joined. */
+  #forget(handle: ViewHandle): boolean {
+    const channels = this.#channels;
+    if (channels === handle) {
+      this.#channels = null;
+      return true;
+    }
+    if (!Array.isArray(channels)) return false;
+    const at = channels.indexOf(handle);
+    if (at < 0) return false;
+    channels.splice(at, 1);
+    if (channels.length === 1) this.#channels = channels[0]!;
+    return true;
+  }
+
   /** Rate limit for client events; refusals are answered, and too many close the socket. */
   #admit(frame: DecodedFrame): boolean {
+    this.#bucket ??= new TokenBucket({
+      burst: this.#limits.eventBurst,
+      perSecond: this.#limits.eventsPerSecond,
+      ...(this.#o.now === undefined ? {} : { now: this.#o.now }),
+    });
     if (this.#bucket.take()) return true;
     this.#reply(frame.joinRef, frame.ref, frame.topic, ReplyStatus.ERROR, { reason: 'rate limited' });
     if (++this.#refused > this.#limits.maxRefusedEvents) {
@@ -397,14 +490,14 @@ class Connection {
       fail({ reason: UNMATCHED_TOPIC_REASON });
       return;
     }
-    const old = this.#channels.get(topic);
+    const old = this.#channel(topic);
     if (old !== undefined) {
       // A second join of a topic replaces the first (live redirect, client rejoin).
-      this.#channels.delete(topic);
-      old.handle.stop('replaced');
+      this.#forget(old);
+      old.stop('replaced');
       this.#send(encodeFrame(old.joinRef, old.joinRef, topic, ChannelEvents.CLOSE, {}));
     }
-    if (this.#channels.size >= this.#limits.maxChannels) {
+    if (this.#views().length >= this.#limits.maxChannels) {
       fail({ reason: 'too many views on one socket' });
       return;
     }
@@ -430,38 +523,42 @@ class Connection {
       fail({ reason: JoinErrorReasons.UNAUTHORIZED });
       return;
     }
-    const entry: ChannelEntry = {
-      joinRef,
-      handle: this.#o.views.start(
-        {
-          id,
-          topic,
-          joinRef,
-          joinPushRef: ref,
-          route: match.route,
-          router: this.#o.router,
-          url,
-          params: match.params,
-          session: { id: sessionId, data: claims.data ?? {} },
-          staticChanged: this.#o.staticAssets?.changed(trackedStatic(payload)) ?? false,
-          send: (text) => this.#send(text),
-        },
-        (crashed) => {
-          if (this.#channels.get(topic) !== entry) return;
-          this.#channels.delete(topic);
-          if (crashed) {
-            this.#send(encodeFrame(joinRef, joinRef, topic, ChannelEvents.ERROR, { reason: CHANNEL_CRASH_REASON }));
-          }
-        },
-      ),
-    };
-    this.#channels.set(topic, entry);
+    const handle = this.#o.views.start(
+      {
+        id,
+        topic,
+        joinRef,
+        joinPushRef: ref,
+        route: match.route,
+        router: this.#o.router,
+        url: url.href,
+        params: match.params,
+        session: { id: sessionId, data: claims.data ?? {} },
+        staticChanged: this.#o.staticAssets?.changed(trackedStatic(payload)) ?? false,
+      },
+      this,
+    );
+    this.#addChannel(handle);
+  }
+
+  /** {@link ViewOwner}: a view's frames leave through the socket's one way out. */
+  sendFrame(text: string): void {
+    this.#send(text);
+  }
+
+  /** {@link ViewOwner}: a view is gone; a crashed one still joined tells the client to rejoin. */
+  viewDown(handle: ViewHandle, crashed: boolean): void {
+    if (!this.#forget(handle)) return;
+    if (crashed) {
+      const { joinRef, topic } = handle;
+      this.#send(encodeFrame(joinRef, joinRef, topic, ChannelEvents.ERROR, { reason: CHANNEL_CRASH_REASON }));
+    }
   }
 
   /** The verified session and claims of a join, or why it is stale. */
   #checkTokens(payload: Record<string, unknown>, id: string): { sessionId: string; claims: ViewSessionClaims } | string {
-    const sessionId = this.#identity.sessionId;
-    if (!this.#identity.csrfValid || sessionId === null) return 'no valid CSRF token or session';
+    const sessionId = this.sessionId;
+    if (!this.#csrfValid || sessionId === null) return 'no valid CSRF token or session';
     const verified = this.#o.tokens.verifySession(payload.session);
     if (!verified.ok) return `session token ${verified.reason}`;
     const claims = verified.data;
@@ -498,9 +595,9 @@ class Connection {
 
   #onClose(): void {
     this.#closing = true;
-    clearTimeout(this.#idle);
-    for (const entry of this.#channels.values()) entry.handle.stop('closed');
-    this.#channels.clear();
-    this.#onClosed();
+    const views = this.#views();
+    this.#channels = null;
+    for (const handle of views) handle.stop('closed');
+    this.#table.remove(this);
   }
 }

@@ -20,7 +20,10 @@ export interface Effects {
   hookReply: Record<string, unknown> | null;
 }
 
-/** Where pub/sub messages for this view go (the view's mailbox). */
+/**
+ * Where pub/sub messages for this view go (the view's mailbox). It is subscribed as the
+ * pub/sub listener itself, so it is called as one: with the topic as a second argument.
+ */
 export type InfoSink = (message: unknown) => void;
 
 export class ViewSocketImpl<A extends object = Record<string, unknown>> implements ViewSocket<A> {
@@ -30,12 +33,18 @@ export class ViewSocketImpl<A extends object = Record<string, unknown>> implemen
   #assigns: A;
   #changed = true;
   #navigation: Navigation | null = null;
-  #events: PushedEvent[] = [];
+  /** Created by the first pushed event of a turn: most turns push none. */
+  #events: PushedEvent[] | null = null;
   #title: string | null = null;
   #hookReply: Record<string, unknown> | null = null;
   readonly #pubsub: PubSub | null;
   readonly #deliver: InfoSink | null;
-  #subscriptions: Map<string, Unsubscribe> | null = null;
+  /**
+   * Topic and unsubscribe of each subscription, flat (`[topic, off, topic, off, …]`), null
+   * when none: a view holds one or two, and every open tab pays for this (a `Map` costs
+   * three times as much for one entry).
+   */
+  #subscriptions: (string | Unsubscribe)[] | null = null;
 
   constructor(options: { id: string; connected: boolean; staticChanged?: boolean; pubsub?: PubSub; deliver?: InfoSink }) {
     this.id = options.id;
@@ -77,7 +86,7 @@ export class ViewSocketImpl<A extends object = Record<string, unknown>> implemen
   }
 
   pushEvent(name: string, payload: Record<string, unknown>): void {
-    this.#events.push([String(name), payload]);
+    (this.#events ??= []).push([String(name), payload]);
   }
 
   setTitle(title: string): void {
@@ -91,20 +100,28 @@ export class ViewSocketImpl<A extends object = Record<string, unknown>> implemen
   subscribe(topic: string): void {
     // Subscriptions only make sense for a connected view: a dead render ends at once.
     if (!this.connected || this.#pubsub === null || this.#deliver === null) return;
-    this.#subscriptions ??= new Map();
-    if (this.#subscriptions.has(topic)) return;
-    const deliver = this.#deliver;
-    this.#subscriptions.set(
-      topic,
-      this.#pubsub.subscribe(topic, (message) => deliver(message)),
-    );
+    if (this.#indexOf(topic) >= 0) return;
+    // The sink itself is the listener: the pub/sub keeps each subscription distinct.
+    const off = this.#pubsub.subscribe(topic, this.#deliver);
+    if (this.#subscriptions === null) this.#subscriptions = [topic, off];
+    else this.#subscriptions.push(topic, off);
   }
 
   unsubscribe(topic: string): void {
-    const off = this.#subscriptions?.get(topic);
-    if (off === undefined) return;
-    off();
-    this.#subscriptions?.delete(topic);
+    const at = this.#indexOf(topic);
+    if (at < 0) return;
+    const subscriptions = this.#subscriptions!;
+    (subscriptions[at + 1] as Unsubscribe)();
+    if (subscriptions.length === 2) this.#subscriptions = null;
+    else subscriptions.splice(at, 2);
+  }
+
+  /** Where `topic` sits in {@link #subscriptions}, or -1. */
+  #indexOf(topic: string): number {
+    const subscriptions = this.#subscriptions;
+    if (subscriptions === null) return -1;
+    for (let i = 0; i < subscriptions.length; i += 2) if (subscriptions[i] === topic) return i;
+    return -1;
   }
 
   async publish(topic: string, message: unknown): Promise<void> {
@@ -129,17 +146,17 @@ export class ViewSocketImpl<A extends object = Record<string, unknown>> implemen
 
   /** Whether anything besides assigns is waiting to be sent. */
   get hasEffects(): boolean {
-    return this.#events.length > 0 || this.#title !== null || this.#hookReply !== null;
+    return this.#events !== null || this.#title !== null || this.#hookReply !== null;
   }
 
   /** Returns and clears the events, title and hook reply the callbacks asked for. */
   takeEffects(): Effects {
     const effects: Effects = {
-      events: this.#events,
+      events: this.#events ?? [],
       title: this.#title,
       hookReply: this.#hookReply,
     };
-    if (this.#events.length > 0) this.#events = [];
+    this.#events = null;
     this.#title = null;
     this.#hookReply = null;
     return effects;
@@ -147,13 +164,16 @@ export class ViewSocketImpl<A extends object = Record<string, unknown>> implemen
 
   /** Drops every pub/sub subscription (the view is stopping). */
   unsubscribeAll(): void {
-    if (this.#subscriptions === null) return;
-    for (const off of this.#subscriptions.values()) off();
+    const subscriptions = this.#subscriptions;
+    if (subscriptions === null) return;
+    for (let i = 1; i < subscriptions.length; i += 2) (subscriptions[i] as Unsubscribe)();
     this.#subscriptions = null;
   }
 
   /** Topics currently subscribed (for introspection and tests). */
   get topics(): string[] {
-    return this.#subscriptions === null ? [] : [...this.#subscriptions.keys()];
+    const subscriptions = this.#subscriptions;
+    if (subscriptions === null) return [];
+    return subscriptions.filter((_, i) => i % 2 === 0) as string[];
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type ActorSystem, createManualClock, createSystem } from '../../src/actors/index.js';
-import { liveViewServer, type ViewStartArg, ViewServers } from '../../src/live/channel-server.js';
+import { liveViewServer, type ViewOwner, type ViewStartArg, ViewServers } from '../../src/live/channel-server.js';
 import { LiveRouter } from '../../src/live/router.js';
 import { fixtureRoutes, shelfStore } from '../fixtures/views/index.js';
 
@@ -27,12 +27,15 @@ function start(path: string, onDown: (crashed: boolean) => void = () => {}, opti
     joinPushRef: '1',
     route: match.route,
     router,
-    url,
+    url: url.href,
     params: match.params,
     session: { id: 's', data: {} },
-    send: (text) => sent.push(JSON.parse(text) as Sent),
   };
-  const handle = new ViewServers(system, options).start(arg, onDown);
+  const owner: ViewOwner = {
+    sendFrame: (text) => sent.push(JSON.parse(text) as Sent),
+    viewDown: (_handle, crashed) => onDown(crashed),
+  };
+  const handle = new ViewServers(system, options).start(arg, owner);
   return { handle, sent };
 }
 

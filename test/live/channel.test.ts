@@ -23,7 +23,7 @@ function open(path: string, options: { pubsub?: LocalPubSub } = {}) {
     joinRef: '1',
     route: match.route,
     router,
-    url,
+    url: url.href,
     params: match.params,
     session: { id: 'session-1', data: {} },
     send: (text) => sent.push(JSON.parse(text) as Sent),

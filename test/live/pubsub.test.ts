@@ -58,4 +58,49 @@ describe('LocalPubSub', () => {
     assert.deepEqual(got, ['x']);
     assert.equal(errors.length, 1);
   });
+  it('counts one listener subscribed twice as two subscriptions, each cancelled on its own', async () => {
+    const ps = new LocalPubSub();
+    const got: unknown[] = [];
+    const listener = (m: unknown) => got.push(m);
+    const first = ps.subscribe('t', listener);
+    const second = ps.subscribe('t', listener);
+    assert.equal(ps.subscriberCount('t'), 2);
+    await ps.publish('t', 1);
+    first();
+    first();
+    assert.equal(ps.subscriberCount('t'), 1);
+    await ps.publish('t', 2);
+    second();
+    assert.equal(ps.subscriberCount('t'), 0);
+    await ps.publish('t', 3);
+    assert.deepEqual(got, [1, 1, 2]);
+  });
+
+  it('delivers in subscription order as a topic goes from one subscriber to several and back', async () => {
+    const ps = new LocalPubSub();
+    const got: string[] = [];
+    const offA = ps.subscribe('t', (m) => got.push(`a${m}`));
+    const offB = ps.subscribe('t', (m) => got.push(`b${m}`));
+    offA();
+    await ps.publish('t', 1);
+    ps.subscribe('t', (m) => got.push(`c${m}`));
+    await ps.publish('t', 2);
+    offB();
+    await ps.publish('t', 3);
+    assert.deepEqual(got, ['b1', 'b2', 'c2', 'c3']);
+    assert.equal(ps.subscriberCount('t'), 1);
+  });
+
+  it('does not deliver a message published before a subscriber left and came back', async () => {
+    const ps = new LocalPubSub();
+    const got: unknown[] = [];
+    const listener = (m: unknown) => got.push(m);
+    const off = ps.subscribe('t', listener);
+    const pending = ps.publish('t', 'before');
+    off();
+    ps.subscribe('t', listener);
+    await pending;
+    await ps.publish('t', 'after');
+    assert.deepEqual(got, ['after']);
+  });
 });

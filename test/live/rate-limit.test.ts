@@ -38,6 +38,35 @@ describe('TokenBucket', () => {
     );
   });
 
+  it('is full once it has refilled to its burst, and not before', () => {
+    let now = 0;
+    const bucket = new TokenBucket({ burst: 2, perSecond: 4, now: () => now });
+    assert.equal(bucket.full, true);
+    bucket.take();
+    assert.equal(bucket.full, false);
+    now += 249;
+    assert.equal(bucket.full, false);
+    now += 1;
+    assert.equal(bucket.full, true);
+  });
+
+  it('admits, whenever it is full, exactly what a new bucket would', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat({ max: 700 }), fc.boolean()), { minLength: 1, maxLength: 200 }), (steps) => {
+        let now = 0;
+        const clock = () => now;
+        const kept = new TokenBucket({ burst: 3, perSecond: 5, now: clock });
+        let replaced = new TokenBucket({ burst: 3, perSecond: 5, now: clock });
+        for (const [gap, replaceIfFull] of steps) {
+          now += gap;
+          if (replaceIfFull && replaced.full) replaced = new TokenBucket({ burst: 3, perSecond: 5, now: clock });
+          assert.equal(replaced.take(), kept.take());
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('refuses nonsensical limits', () => {
     assert.throws(() => new TokenBucket({ burst: 0, perSecond: 1 }), RangeError);
     assert.throws(() => new TokenBucket({ burst: 1, perSecond: 0 }), RangeError);

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { liveViewServer } from '../../src/live/channel-server.js';
 import { addressGroup } from '../../src/live/socket-server.js';
+import { startFixtureServer } from '../support/fixture-server.js';
+import { CookieJar, LiveClient } from '../support/live-client.js';
 
 /** The eight groups of an IPv6 address, written out in full. */
 const groups = fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 });
@@ -61,5 +64,50 @@ describe('addressGroup', () => {
       }),
       { numRuns: 300, seed: 20261124 },
     );
+  });
+});
+
+describe('LiveSocketServer with several views on one socket', () => {
+  it('routes each topic to its own view, and a leave or a crash ends only that one', async () => {
+    const server = await startFixtureServer({ withAssets: false });
+    const jar = new CookieJar();
+    const client = await LiveClient.open(server.baseUrl, '/counter', { jar });
+    try {
+      const joinAnother = async (path: string) => {
+        const page = await LiveClient.fetchPage(server.baseUrl, path, jar);
+        const reply = await client.join({ topic: `lv:${page.viewId}`, session: page.session, static: page.static, url: path });
+        assert.equal(reply.status, 'ok');
+        return { topic: client.topic, joinRef: client.joinRef };
+      };
+      const inc = { type: 'click', event: 'inc', value: {} };
+      assert.equal((await client.join()).status, 'ok');
+      const first = { topic: client.topic, joinRef: client.joinRef };
+      const crashing = await joinAnother('/crash');
+      const last = await joinAnother('/counter');
+      const views = () => server.system.snapshot().filter((s) => s.type === liveViewServer.name).length;
+      assert.equal(views(), 3);
+
+      const error = client.waitFor((f) => f[3] === 'phx_error' && f[2] === crashing.topic);
+      const boom = await client.push(crashing.topic, 'event', { type: 'click', event: 'boom', value: {} }, crashing.joinRef);
+      assert.equal(boom.status, 'ok');
+      assert.equal((await error)[0], crashing.joinRef);
+      const unmatched = { status: 'error', response: { reason: 'unmatched topic' } };
+      assert.deepEqual(await client.push(crashing.topic, 'event', inc, crashing.joinRef), unmatched);
+
+      assert.equal((await client.push(last.topic, 'phx_leave', {}, last.joinRef)).status, 'ok');
+      assert.deepEqual(await client.push(last.topic, 'event', inc, last.joinRef), unmatched);
+
+      const reply = await client.push(first.topic, 'event', inc, first.joinRef);
+      assert.equal(reply.status, 'ok');
+      assert.ok(reply.response.diff !== undefined);
+      await server.system.settle();
+      assert.equal(views(), 1);
+      await client.close();
+      await server.system.settle();
+      assert.equal(views(), 0);
+    } finally {
+      await client.close();
+      await server.close();
+    }
   });
 });

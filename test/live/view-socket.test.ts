@@ -55,4 +55,23 @@ describe('ViewSocketImpl', () => {
     live.unsubscribeAll();
     assert.equal(pubsub.subscriberCount('t'), 0);
   });
+  it('keeps the other subscriptions in order when one in the middle is dropped', async () => {
+    const pubsub = new LocalPubSub();
+    const got: unknown[] = [];
+    const socket = new ViewSocketImpl({ id: 's', connected: true, pubsub, deliver: (m) => got.push(m) });
+    for (const topic of ['a', 'b', 'c']) socket.subscribe(topic);
+    socket.unsubscribe('b');
+    socket.unsubscribe('b');
+    assert.deepEqual(socket.topics, ['a', 'c']);
+    assert.equal(pubsub.subscriberCount('b'), 0);
+    await socket.publish('b', 'lost');
+    await socket.publish('c', 'kept');
+    socket.subscribe('b');
+    assert.deepEqual(socket.topics, ['a', 'c', 'b']);
+    socket.unsubscribe('a');
+    socket.unsubscribe('c');
+    socket.unsubscribe('b');
+    assert.deepEqual(socket.topics, []);
+    assert.deepEqual(got, ['kept']);
+  });
 });
