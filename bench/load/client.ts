@@ -9,7 +9,7 @@ import type { EventPayload } from './dialect.js';
 import { type Cookies, cookieHeader, type Page } from './page.js';
 
 /** Phoenix's default heartbeat interval. */
-const HEARTBEAT_MS = 30_000;
+export const HEARTBEAT_MS = 30_000;
 
 export interface Reply {
   /** Milliseconds from `send` to the reply. */

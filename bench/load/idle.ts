@@ -4,7 +4,7 @@
  * and the users a 2 GB node holds follow from it. Optionally the memory is sampled again
  * once every user's server has stopped for idleness (the sockets stay open).
  */
-import type { LiveTab } from './client.js';
+import { HEARTBEAT_MS, type LiveTab } from './client.js';
 import { cpuSecondsOf, type MemorySample, sampleMemory, sleep } from './proc.js';
 import type { ServerProcess } from './servers.js';
 import { linearFit } from './stats.js';
@@ -28,7 +28,15 @@ export interface IdleResult {
   /** False when connecting took longer than the idle timeout, so early users' servers may have stopped already. */
   residentComplete: boolean;
   /** After every user's server stopped for idleness, sockets still open. */
-  afterIdle: { sample: MemorySample; rssPerUser: number; heapPerUser: number; idleCpuCores: number; waitedMs: number } | null;
+  afterIdle: {
+    sample: MemorySample;
+    rssPerUser: number;
+    heapPerUser: number;
+    idleCpuCores: number;
+    waitedMs: number;
+    /** CPU over one heartbeat period after the wait: every server stopped, every tab hibernated. */
+    heartbeatCpuCores: number;
+  } | null;
   /** After every socket closed: what is left of the users (should be close to base). */
   afterClose: MemorySample;
   /** Users a node would hold in 2 GiB of RSS at the fitted slope. */
@@ -94,8 +102,15 @@ export async function runIdle(
     const waitedMs = performance.now() - waitStarted;
     const idleCpuCores = (cpuSecondsOf(server.pid) - cpuBefore) / (waitedMs / 1000);
     const sample = await sampleMemory(server.pid, server.statsFile);
-    afterIdle = { sample, rssPerUser: (sample.rss - base.rss) / last.users, heapPerUser: (sample.heapUsed - base.heapUsed) / last.users, idleCpuCores, waitedMs };
+    // Then one heartbeat period (each tab sends one) with nothing else left to do: what an idle
+    // node costs for as long as its users stay connected.
+    const beatStarted = performance.now();
+    const beatCpuBefore = cpuSecondsOf(server.pid);
+    await sleep(HEARTBEAT_MS + 1000);
+    const heartbeatCpuCores = (cpuSecondsOf(server.pid) - beatCpuBefore) / ((performance.now() - beatStarted) / 1000);
+    afterIdle = { sample, rssPerUser: (sample.rss - base.rss) / last.users, heapPerUser: (sample.heapUsed - base.heapUsed) / last.users, idleCpuCores, waitedMs, heartbeatCpuCores };
     log(`  CPU while idle (heartbeats, idle stops, hibernation): ${(idleCpuCores * 100).toFixed(1)}% of a core`);
+    log(`  CPU with heartbeats only: ${(heartbeatCpuCores * 100).toFixed(2)}% of a core for ${last.users} users`);
     log(`  after idle stop and hibernation: rss ${(sample.rss / 2 ** 20).toFixed(1)} MiB, heap ${(sample.heapUsed / 2 ** 20).toFixed(1)} MiB`);
   }
   const stillOpen = tabs.filter((t) => t.isOpen).length;
