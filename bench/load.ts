@@ -259,7 +259,7 @@ async function main(): Promise<void> {
     const raw = new ServerProcess(await rawSpec(workDir, 150));
     servers.push(raw);
     await raw.start();
-    idleResults.raw = await runIdle(raw, stepsOf(usersWanted), (i) => rawTab(raw.url, i), { concurrency: CONCURRENCY, idleWaitMs: null, log });
+    idleResults.raw = await runIdle(raw, stepsOf(usersWanted), (i) => rawTab(raw.url, i), { concurrency: CONCURRENCY, idleWaitMs: null, heartbeats: true, log });
     await raw.stop();
 
     if (ours.owned) {
@@ -278,6 +278,7 @@ async function main(): Promise<void> {
       idleResults.ours = await runIdle(server, stepsOf(users.length), async (i) => (await connectUser(ours, users[i] as SimUser)).tab, {
         concurrency: CONCURRENCY,
         idleWaitMs: idleMs + 5_000,
+        heartbeats: true,
         idleMs,
         log,
       });

@@ -34,9 +34,13 @@ export interface IdleResult {
     heapPerUser: number;
     idleCpuCores: number;
     waitedMs: number;
-    /** CPU over one heartbeat period after the wait: every server stopped, every tab hibernated. */
-    heartbeatCpuCores: number;
   } | null;
+  /**
+   * CPU (cores) over one heartbeat period when heartbeats are all that is left: after the idle
+   * wait when there is one (every server stopped, every tab hibernated), else after the last step.
+   * Null unless asked for.
+   */
+  heartbeatCpuCores: number | null;
   /** After every socket closed: what is left of the users (should be close to base). */
   afterClose: MemorySample;
   /** Users a node would hold in 2 GiB of RSS at the fitted slope. */
@@ -54,6 +58,8 @@ export async function runIdle(
   options: {
     concurrency: number;
     idleWaitMs: number | null;
+    /** Measure CPU over one heartbeat period once the users are idle. */
+    heartbeats?: boolean;
     idleMs?: number;
     log: (line: string) => void;
     base?: MemorySample;
@@ -102,16 +108,19 @@ export async function runIdle(
     const waitedMs = performance.now() - waitStarted;
     const idleCpuCores = (cpuSecondsOf(server.pid) - cpuBefore) / (waitedMs / 1000);
     const sample = await sampleMemory(server.pid, server.statsFile);
-    // Then one heartbeat period (each tab sends one) with nothing else left to do: what an idle
-    // node costs for as long as its users stay connected.
-    const beatStarted = performance.now();
-    const beatCpuBefore = cpuSecondsOf(server.pid);
-    await sleep(HEARTBEAT_MS + 1000);
-    const heartbeatCpuCores = (cpuSecondsOf(server.pid) - beatCpuBefore) / ((performance.now() - beatStarted) / 1000);
-    afterIdle = { sample, rssPerUser: (sample.rss - base.rss) / last.users, heapPerUser: (sample.heapUsed - base.heapUsed) / last.users, idleCpuCores, waitedMs, heartbeatCpuCores };
+    afterIdle = { sample, rssPerUser: (sample.rss - base.rss) / last.users, heapPerUser: (sample.heapUsed - base.heapUsed) / last.users, idleCpuCores, waitedMs };
     log(`  CPU while idle (heartbeats, idle stops, hibernation): ${(idleCpuCores * 100).toFixed(1)}% of a core`);
-    log(`  CPU with heartbeats only: ${(heartbeatCpuCores * 100).toFixed(2)}% of a core for ${last.users} users`);
     log(`  after idle stop and hibernation: rss ${(sample.rss / 2 ** 20).toFixed(1)} MiB, heap ${(sample.heapUsed / 2 ** 20).toFixed(1)} MiB`);
+  }
+  let heartbeatCpuCores: number | null = null;
+  if (options.heartbeats === true) {
+    // One heartbeat period (each tab sends one) with nothing else to do: what an idle node
+    // costs for as long as its users stay connected.
+    const started = performance.now();
+    const cpuBefore = cpuSecondsOf(server.pid);
+    await sleep(HEARTBEAT_MS + 1000);
+    heartbeatCpuCores = (cpuSecondsOf(server.pid) - cpuBefore) / ((performance.now() - started) / 1000);
+    log(`  CPU with heartbeats only: ${(heartbeatCpuCores * 100).toFixed(2)}% of a core for ${last.users} users`);
   }
   const stillOpen = tabs.filter((t) => t.isOpen).length;
   if (stillOpen < tabs.length) log(`  warning: ${tabs.length - stillOpen} of ${tabs.length} sockets closed during the idle run`);
@@ -128,6 +137,7 @@ export async function runIdle(
     connectPerSecond: last.users / (connectMs / 1000),
     residentComplete,
     afterIdle,
+    heartbeatCpuCores,
     afterClose,
     usersIn2GiB: (2 * 2 ** 30 - base.rss) / rssFit.slope,
   };

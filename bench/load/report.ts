@@ -46,6 +46,11 @@ export function renderReport(r: LoadResults): string {
   const p = r.idle.peer;
   const w = r.idle.raw;
   if (o !== undefined || p !== undefined || w !== undefined) {
+    const heartbeatCpu = (x: IdleResult | undefined) => {
+      const n = x?.steps[x.steps.length - 1]?.users;
+      if (x?.heartbeatCpuCores == null || n === undefined) return 'n/a';
+      return `${fmt(x.heartbeatCpuCores * 100)}% of a core; ${fmt((x.heartbeatCpuCores * 100 * 50_000) / n)}% at 50,000`;
+    };
     const users = (x: IdleResult | undefined) => (x === undefined ? 'n/a' : fmt(x.steps[x.steps.length - 1]?.users ?? 0, 6));
     out.push('\n**Memory per connected user** (100 todos each; slope of RSS over user count, after forced GC)\n');
     out.push(
@@ -62,13 +67,11 @@ export function renderReport(r: LoadResults): string {
           ['heap per user, hibernated from the start (fit)', kb(r.idle.oursHibernated?.heapPerUser), 'n/a', kb(w?.heapPerUser), ratio(r.idle.oursHibernated?.heapPerUser, w?.heapPerUser), ''],
           ['server CPU while users go idle (heartbeats, idle stops, hibernation)', o?.afterIdle === undefined || o.afterIdle === null ? 'n/a' : `${fmt(o.afterIdle.idleCpuCores * 100)}% of a core`, 'n/a', '', '', ''],
           [
-            'server CPU with heartbeats only (every 30 s per tab), and extrapolated to 50,000 users',
-            o?.afterIdle === undefined || o.afterIdle === null
-              ? 'n/a'
-              : `${fmt(o.afterIdle.heartbeatCpuCores * 100)}% of a core; ${fmt((o.afterIdle.heartbeatCpuCores * 100 * 50_000) / (o.steps[o.steps.length - 1]?.users ?? Number.NaN))}% at 50,000`,
+            'server CPU with heartbeats only (one per tab every 30 s; raw: its 150 B echo), and extrapolated to 50,000 users',
+            heartbeatCpu(o),
             'n/a',
-            '',
-            '',
+            heartbeatCpu(w),
+            ratio(o?.heartbeatCpuCores ?? undefined, w?.heartbeatCpuCores ?? undefined),
             '≤ 10% at 50,000',
           ],
           ['base RSS (no users)', kb(o?.base.rss), kb(p?.base.rss), kb(w?.base.rss), '', ''],
