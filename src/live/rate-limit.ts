@@ -14,6 +14,13 @@ export interface RateLimitOptions {
 /** The default clock, one function for every bucket rather than a closure each. */
 const performanceNow = (): number => performance.now();
 
+/** Throws a RangeError unless `options` describe a bucket that can admit anything. */
+export function checkRateLimit(options: Pick<RateLimitOptions, 'burst' | 'perSecond'>): void {
+  if (!(options.burst >= 1) || !(options.perSecond > 0)) {
+    throw new RangeError(`expected burst >= 1 and perSecond > 0, got burst ${options.burst} and perSecond ${options.perSecond}`);
+  }
+}
+
 export class TokenBucket {
   readonly #burst: number;
   readonly #perMs: number;
@@ -22,11 +29,7 @@ export class TokenBucket {
   #last: number;
 
   constructor(options: RateLimitOptions) {
-    if (!(options.burst >= 1) || !(options.perSecond > 0)) {
-      throw new RangeError(
-        `expected burst >= 1 and perSecond > 0, got burst ${options.burst} and perSecond ${options.perSecond}`,
-      );
-    }
+    checkRateLimit(options);
     this.#burst = options.burst;
     this.#perMs = options.perSecond / 1000;
     this.#now = options.now ?? performanceNow;

@@ -22,7 +22,7 @@ import {
   Topics,
   UNMATCHED_TOPIC_REASON,
 } from './protocol.js';
-import { TokenBucket } from './rate-limit.js';
+import { checkRateLimit, TokenBucket } from './rate-limit.js';
 import type { LiveRouter } from './router.js';
 import { type StaticAssets, trackedStatic } from './static-tracking.js';
 import type { ViewSessionClaims, ViewTokens } from './tokens.js';
@@ -119,7 +119,7 @@ export class LiveSocketServer {
     this.limits = { ...DEFAULT_SOCKET_LIMITS, ...options.limits };
     this.#table = new ConnectionTable(this.limits.idleTimeoutMs);
     // Sockets make their buckets on their first event; nonsensical limits fail here, at once.
-    void new TokenBucket({ burst: this.limits.eventBurst, perSecond: this.limits.eventsPerSecond });
+    checkRateLimit({ burst: this.limits.eventBurst, perSecond: this.limits.eventsPerSecond });
   }
 
   /** True once {@link drain} started: new upgrades must be refused (503). */
