@@ -263,16 +263,21 @@ async function main(): Promise<void> {
     await raw.stop();
 
     if (ours.owned) {
-      const idleMs = num('idle-ms');
-      log(`\n== idle: todo-live (${usersWanted} users × ${TODOS} todos, USER_IDLE_MS=VIEW_HIBERNATE_MS=${idleMs}) ==`);
+      // Our app with users' servers stopping and their tabs hibernating after `idleMs`.
+      const startIdleApp = async (label: string, idleMs: number): Promise<ServerProcess> => {
+        log(`\n== idle: ${label} (${usersWanted} users × ${TODOS} todos, USER_IDLE_MS=VIEW_HIBERNATE_MS=${idleMs}) ==`);
+        const env = { ...APP_ENV, USER_IDLE_MS: String(idleMs), VIEW_HIBERNATE_MS: String(idleMs) };
+        const server = new ServerProcess(await appSpec(workDir, dataDir, env, APP_NODE_ARGS));
+        servers.push(server);
+        await server.start();
+        ours.url = server.url;
+        ours.server = server;
+        return server;
+      };
       // Users' servers stop and their tabs hibernate after the same idle time: the first sample
       // has both resident, the one after the wait neither.
-      const idleEnv = { ...APP_ENV, USER_IDLE_MS: String(idleMs), VIEW_HIBERNATE_MS: String(idleMs) };
-      const server = new ServerProcess(await appSpec(workDir, dataDir, idleEnv, APP_NODE_ARGS));
-      servers.push(server);
-      await server.start();
-      ours.url = server.url;
-      ours.server = server;
+      const idleMs = num('idle-ms');
+      const server = await startIdleApp('todo-live', idleMs);
       const users = ourUsers.slice(0, usersWanted);
       const started = performance.now();
       idleResults.ours = await runIdle(server, stepsOf(users.length), async (i) => (await connectUser(ours, users[i] as SimUser)).tab, {
@@ -290,13 +295,7 @@ async function main(): Promise<void> {
       // joining, sampled once every step has gone to sleep. (The sample after the idle wait
       // above cannot show it: the heap the users freed stays mapped, so RSS keeps the peak.)
       const sleepMs = 2_000;
-      log(`\n== idle: todo-live, hibernated (${usersWanted} users × ${TODOS} todos, USER_IDLE_MS=VIEW_HIBERNATE_MS=${sleepMs}) ==`);
-      const sleepyEnv = { ...APP_ENV, USER_IDLE_MS: String(sleepMs), VIEW_HIBERNATE_MS: String(sleepMs) };
-      const sleepy = new ServerProcess(await appSpec(workDir, dataDir, sleepyEnv, APP_NODE_ARGS));
-      servers.push(sleepy);
-      await sleepy.start();
-      ours.url = sleepy.url;
-      ours.server = sleepy;
+      const sleepy = await startIdleApp('todo-live, hibernated', sleepMs);
       idleResults.oursHibernated = await runIdle(sleepy, stepsOf(users.length), async (i) => (await connectUser(ours, users[i] as SimUser)).tab, {
         concurrency: CONCURRENCY,
         idleWaitMs: null,
