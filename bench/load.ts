@@ -38,7 +38,7 @@ import { ensureFileLimit, fileLimits } from './load/fd-limit.js';
 import { type IdleResult, runIdle } from './load/idle.js';
 import { type Cookies, fetchPage } from './load/page.js';
 import { sampleMemory } from './load/proc.js';
-import { renderReport } from './load/report.js';
+import { RAW_STORM, renderReport } from './load/report.js';
 import { appSpec, buildApp, LOAD_SECRET, peerSpec, preparePeer, ROOT, rawSpec, ServerProcess } from './load/servers.js';
 import { latencyPlot } from './load/svg.js';
 import { type StormResult, runStorm } from './load/storm.js';
@@ -438,6 +438,29 @@ async function main(): Promise<void> {
       log(`  cold join one at a time: p50 ${r.coldJoinMs.p50.toFixed(2)} ms, p99 ${r.coldJoinMs.p99.toFixed(2)} ms (${r.coldJoinMs.n})`);
       log(`  storm: ${r.users} tabs back in ${(r.fullServiceMs / 1000).toFixed(2)} s → ${r.activationsPerSecond.toFixed(0)} activations/s; join p50 ${r.joinMs.p50.toFixed(1)} ms, p99 ${r.joinMs.p99.toFixed(1)} ms; retries ${r.retries}, failed ${r.failed}`);
     }
+    // What the machine does at all: a bare `ws` server restarted under as many tabs, each
+    // rejoin answered with a frame as large as our mount of 100 todos.
+    const mountBytes = wire[ours.label]?.['mount (join reply), 100 todos']?.down ?? 16_186;
+    log(`\n== storm: raw ws, ${stormUsers} tabs (server restarted; each join answered with ${mountBytes} B) ==`);
+    const raw = new ServerProcess(await rawSpec(workDir, mountBytes));
+    servers.push(raw);
+    await raw.start();
+    const rawTabs = await pool(Array.from({ length: stormUsers }, (_, i) => i), CONCURRENCY, (i) => rawTab(raw.url, i));
+    await quiesce(raw.pid);
+    const r = await runStorm(
+      rawTabs,
+      raw.url,
+      async () => {
+        await raw.stop();
+        await raw.start();
+      },
+      () => raw.pid,
+      { cold: Math.min(num('cold'), Math.floor(rawTabs.length / 10)), concurrency: num('storm-concurrency') },
+    );
+    storms[RAW_STORM] = r;
+    log(`  cold join one at a time: p50 ${r.coldJoinMs.p50.toFixed(2)} ms; storm: ${r.activationsPerSecond.toFixed(0)} activations/s, ${r.cpuCores.toFixed(2)} cores`);
+    await pool(rawTabs, 500, (tab) => tab.close());
+    await raw.stop();
   }
   for (const tabs of trafficTabs.values()) await pool(tabs, 500, (u) => u.tab.close());
 }
