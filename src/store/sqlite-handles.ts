@@ -12,9 +12,11 @@
  *
  * Hence the rules in this folder: open connections with {@link openDatabase}, prepare with
  * {@link prepare}, set pragmas with {@link setPragma} (`db.pragma()` prepares a throwaway
- * statement on every call), and never use `iterate()`.
+ * statement on every call), and never use `iterate()`. {@link useWal} holds the settings the
+ * store's connections share.
  */
 import Database from 'better-sqlite3';
+import { TodoLiveError } from '../errors.js';
 
 const handles: object[] = [];
 
@@ -35,6 +37,18 @@ export function prepare(db: Database.Database, sql: string): Database.Statement 
 /** Runs `PRAGMA <assignment>` without a statement object, e.g. `setPragma(db, 'foreign_keys = ON')`. */
 export function setPragma(db: Database.Database, assignment: string): void {
   db.exec(`PRAGMA ${assignment}`);
+}
+
+/**
+ * The settings every connection to the todo database shares: WAL journal (readers never wait
+ * for the writer), the given durability level, foreign keys on. Throws STORE_FAILED, naming
+ * `action`, when the file cannot use WAL.
+ */
+export function useWal(db: Database.Database, synchronous: string, action: string): void {
+  const mode = prepare(db, 'PRAGMA journal_mode = WAL').pluck().get();
+  if (mode !== 'wal') throw new TodoLiveError('STORE_FAILED', `${action}: expected journal_mode wal, got ${String(mode)}`);
+  setPragma(db, `synchronous = ${synchronous}`);
+  setPragma(db, 'foreign_keys = ON');
 }
 
 /** How many handles are kept; for tests of this rule. */

@@ -25,7 +25,7 @@ import { Listeners } from './listeners.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations/index.js';
 import { type FileLock, lockDatabaseFile } from './sqlite-lock.js';
 import { type CleanupCutoffs, fromWireError, type WireJob, type WireOutcome } from './sqlite-protocol.js';
-import { openDatabase, prepare, setPragma } from './sqlite-handles.js';
+import { openDatabase, prepare, setPragma, useWal } from './sqlite-handles.js';
 import { WriterClient } from './sqlite-writer-client.js';
 import { closedError, fromSqliteError, fromSqliteOpenError, newerSchema } from './store-errors.js';
 import type {
@@ -179,13 +179,8 @@ class SqliteStore implements SqliteTodoStore {
       throw fromSqliteOpenError(err, `open ${options.path}`);
     }
     try {
-      const mode = prepare(db, 'PRAGMA journal_mode = WAL').pluck().get();
-      if (mode !== 'wal') {
-        throw new TodoLiveError('STORE_FAILED', `open ${options.path}: expected journal_mode wal, got ${String(mode)}`);
-      }
       // The same level as the writer's: it governs the migrations this connection commits.
-      setPragma(db, `synchronous = ${synchronous}`);
-      setPragma(db, 'foreign_keys = ON');
+      useWal(db, synchronous, `open ${options.path}`);
       migrate(db);
       // From here on every write goes through the writer thread.
       setPragma(db, 'query_only = ON');

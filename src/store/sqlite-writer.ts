@@ -11,7 +11,7 @@ import type Database from 'better-sqlite3';
 import type { TodoLiveError } from '../errors.js';
 import type { CleanupCutoffs, WireJob, WriterConfig } from './sqlite-protocol.js';
 import { planMove } from './reorder.js';
-import { openDatabase, prepare, setPragma } from './sqlite-handles.js';
+import { openDatabase, prepare, setPragma, useWal } from './sqlite-handles.js';
 import { fromSqliteError, limitExceeded, moveOutOfRange, todoNotFound, versionConflict } from './store-errors.js';
 import type { CleanupResult, MutationRequest, MutationResult, StoreLimits } from './types.js';
 
@@ -28,10 +28,7 @@ export class SqliteWriter {
     let db: Database.Database | undefined;
     try {
       db = openDatabase(config.path, { timeout: config.busyTimeoutMs, fileMustExist: true });
-      const mode = prepare(db, 'PRAGMA journal_mode = WAL').pluck().get();
-      if (mode !== 'wal') throw new Error(`expected journal_mode wal, got ${String(mode)}`);
-      setPragma(db, `synchronous = ${config.synchronous}`);
-      setPragma(db, 'foreign_keys = ON');
+      useWal(db, config.synchronous, `open the writer connection to ${config.path}`);
       if (config.maxSizeBytes !== undefined) {
         const pageSize = prepare(db, 'PRAGMA page_size').pluck().get() as number;
         setPragma(db, `max_page_count = ${Math.max(1, Math.floor(config.maxSizeBytes / pageSize))}`);
