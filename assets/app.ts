@@ -7,12 +7,13 @@ import { LiveSocket, type ViewHook } from 'phoenix_live_view';
 const csrfToken = document.querySelector("meta[name='csrf-token']")?.getAttribute('content') ?? '';
 
 // LiveView has no double-click binding: a title asks to be edited on dblclick. One listener on
-// the list serves every item, present and future; the title's element id is `title-<todo id>`.
+// the list serves every item, present and future; a title's element id is a letter and the
+// todo's id (`l12`).
 const TodoEdit: Partial<ViewHook> & ThisType<ViewHook> = {
   mounted() {
     this.el.addEventListener('dblclick', (event: MouseEvent) => {
-      const title = event.target instanceof Element ? event.target.closest('label[id^="title-"]') : null;
-      if (title !== null) this.pushEvent('edit', { id: title.id.slice('title-'.length) });
+      const title = event.target instanceof Element ? event.target.closest('.view > label[id]') : null;
+      if (title !== null) this.pushEvent('edit', { id: title.id.replace(/^\D+/, '') });
     });
   },
 };

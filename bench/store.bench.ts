@@ -137,10 +137,18 @@ async function sqliteWrites(dir: string): Promise<void> {
   }
 }
 
+/**
+ * 100 todos for each user, added in rounds (one todo of every user per round), as lists grow
+ * in real use: many users adding over time, not one user at a time. Where the file keeps rows
+ * in insertion order, each user's todos end up spread over as many pages as the list is long.
+ */
 async function seedHundred(store: TodoStore, users: number): Promise<void> {
-  for (let i = 0; i < users; i++) {
-    const userId = `load-${i}`;
-    await Promise.all(Array.from({ length: 100 }, (_, k) => store.apply({ userId, opId: `s${k}`, mutation: { kind: 'add', title: `todo number ${k} of ${userId}` } })));
+  for (let k = 0; k < 100; k++) {
+    await Promise.all(
+      Array.from({ length: users }, (_, i) =>
+        store.apply({ userId: `load-${i}`, opId: `s${k}`, mutation: { kind: 'add', title: `todo number ${k} of load-${i}` } }),
+      ),
+    );
   }
 }
 
@@ -223,12 +231,12 @@ async function postgres(): Promise<void> {
     const users = 200;
     // Seeded in bulk: the write path was measured above, and 20,000 single writes would take a minute here.
     await client.query(
-      `INSERT INTO users (id, version, created_at, last_seen_at) SELECT 'load-' || u, 100, 0, 0 FROM generate_series(0, $1 - 1) u`,
+      `INSERT INTO users (id, version, last_todo_id, created_at, last_seen_at) SELECT 'load-' || u, 100, 100, 0, 0 FROM generate_series(0, $1 - 1) u`,
       [users],
     );
     await client.query(
-      `INSERT INTO todos (user_id, title, completed, position, created_at, updated_at)
-       SELECT 'load-' || u, 'todo number ' || k || ' of load-' || u, k % 3 = 0, k, 0, 0
+      `INSERT INTO todos (user_id, id, title, completed, position, created_at, updated_at)
+       SELECT 'load-' || u, k + 1, 'todo number ' || k || ' of load-' || u, k % 3 = 0, k, 0, 0
        FROM generate_series(0, 99) k, generate_series(0, $1 - 1) u ORDER BY random()`,
       [users],
     );
@@ -252,13 +260,11 @@ async function postgres(): Promise<void> {
 const dir = makeTempDir('bench-store');
 try {
   console.log(`date ${new Date().toISOString()}, nproc ${cpus().length}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
-  // Arguments pick parts: `sqlite`, `postgres` (default both).
+  // Arguments pick parts: `sqlite`, `sqlite-loads` (the loads alone), `postgres` (default all).
   const parts = process.argv.slice(2);
   const want = (part: string) => parts.length === 0 || parts.includes(part);
-  if (want('sqlite')) {
-    await sqliteWrites(dir.path);
-    await sqliteLoads(dir.path);
-  }
+  if (want('sqlite')) await sqliteWrites(dir.path);
+  if (want('sqlite') || want('sqlite-loads')) await sqliteLoads(dir.path);
   if (want('postgres')) await postgres();
   console.log('\n| measurement | value | baseline | baseline value | ratio |\n| --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);

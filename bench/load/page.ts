@@ -1,7 +1,8 @@
 /**
  * The dead render, as a browser gets it: GET with the tab's cookies (keeping new ones), then
  * the CSRF meta tag, the container's id, `data-phx-session` and `data-phx-static`, and the
- * todos shown (`<li id="todo-N" class="…completed…">`, which both measured apps render).
+ * todos shown (`<li id="todo-N" class="…completed…">` in the peer, `<li id="tN" class="completed">` in ours, the
+ * class left out when empty).
  */
 import { request } from 'node:http';
 
@@ -61,7 +62,7 @@ export function parsePage(url: string, status: number, html: string): Page {
     throw new Error(`expected a live page (200, csrf-token meta, data-phx-session container) at ${url}, got status ${status} and ${html.length} bytes`);
   }
   const todos: Page['todos'] = [];
-  for (const m of html.matchAll(/<li id="todo-(\d+)" class="([^"]*)"/g)) {
+  for (const m of html.matchAll(/<li id="(?:todo-|t)(\d+)"(?: class="([^"]*)")?/g)) {
     todos.push({ id: Number(m[1]), completed: (m[2] ?? '').split(' ').includes('completed') });
   }
   return {

@@ -55,12 +55,12 @@ export async function seedSqlite(path: string, users: readonly { id: string; tod
   setPragma(db, 'journal_mode = WAL');
   setPragma(db, 'synchronous = OFF');
   const now = Date.now();
-  const addUser = prepare(db, 'INSERT INTO users (id, version, created_at, last_seen_at) VALUES (?, ?, ?, ?)');
-  const addTodo = prepare(db, 'INSERT INTO todos (user_id, title, completed, position, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?)');
+  const addUser = prepare(db, 'INSERT INTO users (id, version, last_todo_id, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)');
+  const addTodo = prepare(db, 'INSERT INTO todos (user_id, id, title, completed, position, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?)');
   db.transaction(() => {
     for (const u of users) {
-      addUser.run(u.id, u.todos, now, now);
-      for (let i = 0; i < u.todos; i++) addTodo.run(u.id, titleFor(i), i, now, now);
+      addUser.run(u.id, u.todos, u.todos, now, now);
+      for (let i = 0; i < u.todos; i++) addTodo.run(u.id, i + 1, titleFor(i), i, now, now);
     }
   })();
   setPragma(db, 'wal_checkpoint(TRUNCATE)');

@@ -136,7 +136,8 @@ export class SqliteWriter {
       case 'add': {
         const { n, next } = s.countAndNext.get(userId) as { n: number; next: number };
         if (n >= this.#limits.maxTodosPerUser) throw limitExceeded(userId, this.#limits.maxTodosPerUser);
-        todoId = (s.insertTodo.get(userId, mutation.title, next, now, now) as { id: number }).id;
+        todoId = s.nextTodoId.get(userId) as number;
+        s.insertTodo.run(userId, todoId, mutation.title, next, now, now);
         affected = 1;
         break;
       }
@@ -171,7 +172,7 @@ export class SqliteWriter {
         const plan = planMove(ordered, mutation.id, Math.min(mutation.toIndex, ordered.length));
         if (plan === undefined) throw todoNotFound(userId, mutation.id);
         if (mutation.toIndex >= ordered.length) throw moveOutOfRange(userId, mutation.toIndex, ordered.length);
-        for (const change of plan) s.setPosition.run(change.position, change.id);
+        for (const change of plan) s.setPosition.run(change.position, userId, change.id);
         affected = plan.length;
         break;
       }
@@ -201,8 +202,10 @@ function prepareWrites(db: Database.Database) {
       'INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     countAndNext: p('SELECT count(*) AS n, coalesce(max(position), -1) + 1 AS next FROM todos WHERE user_id = ?'),
+    // Ids are numbered per user and never reused within the list (migration 3).
+    nextTodoId: p('UPDATE users SET last_todo_id = last_todo_id + 1 WHERE id = ? RETURNING last_todo_id').pluck(),
     insertTodo: p(
-      'INSERT INTO todos (user_id, title, completed, position, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?) RETURNING id',
+      'INSERT INTO todos (user_id, id, title, completed, position, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?)',
     ),
     toggle: p('UPDATE todos SET completed = 1 - completed, updated_at = ? WHERE id = ? AND user_id = ?'),
     completedOf: p('SELECT completed FROM todos WHERE id = ? AND user_id = ?'),
@@ -212,7 +215,7 @@ function prepareWrites(db: Database.Database) {
     deleteTodo: p('DELETE FROM todos WHERE id = ? AND user_id = ?'),
     clearCompleted: p('DELETE FROM todos WHERE user_id = ? AND completed = 1'),
     positions: p('SELECT id, position FROM todos WHERE user_id = ? ORDER BY position, id'),
-    setPosition: p('UPDATE todos SET position = ? WHERE id = ?'),
+    setPosition: p('UPDATE todos SET position = ? WHERE user_id = ? AND id = ?'),
     deleteInactiveUsers: p('DELETE FROM users WHERE last_seen_at < ?'),
     usersWithOldCompleted: p('SELECT DISTINCT user_id FROM todos WHERE completed = 1 AND updated_at < ?'),
     deleteOldCompleted: p('DELETE FROM todos WHERE completed = 1 AND updated_at < ?'),

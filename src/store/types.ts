@@ -3,7 +3,9 @@
  * interface every adapter (SQLite, PostgreSQL) implements.
  *
  * Times are milliseconds since the Unix epoch, taken from the store's clock. Todo ids are
- * assigned by the store, never reused, and stay the same for the life of the todo.
+ * assigned by the store and numbered per user (1, 2, 3… in each list): unique within the list,
+ * never reused there, and the same for the life of the todo. An id names a todo only together
+ * with its user.
  */
 
 /**

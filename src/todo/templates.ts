@@ -93,11 +93,12 @@ function mainSection(m: TodoPageModel, active: number): Template {
 
 function item(t: Todo, editing: EditingState | null): Template {
   const isEditing = editing !== null && editing.id === t.id;
-  const cls = t.completed ? (isEditing ? 'completed editing' : 'completed') : isEditing ? 'editing' : '';
-  // This markup is repeated for every item of the page, so it carries no whitespace between
-  // tags. The li's id keeps each item's DOM identity when the list is patched; the title's id
-  // gives the toggle and the destroy button their accessible names.
-  return html`<li id="todo-${t.id}" class="${cls}"><div class="view"><input class="toggle" type="checkbox" phx-click="toggle" phx-value-id="${t.id}" aria-labelledby="title-${t.id}"${attr('checked', t.completed)}><label id="title-${t.id}">${t.title}</label><button class="destroy" phx-click="destroy" value="${t.id}" aria-labelledby="delete-label title-${t.id}"></button></div>${isEditing && editing !== null ? editForm(t, editing) : ''}</li>`;
+  const cls = t.completed ? (isEditing ? 'completed editing' : 'completed') : isEditing ? 'editing' : null;
+  // This markup is repeated for every item of the page, so it is as short as it can be: no
+  // whitespace between tags, no empty class, one-letter id prefixes (`t` the item, `l` its
+  // title). The li's id keeps each item's DOM identity when the list is patched; the title's
+  // id gives the toggle and the destroy button their accessible names.
+  return html`<li id="t${t.id}"${attr('class', cls)}><div class="view"><input class="toggle" type="checkbox" phx-click="toggle" phx-value-id="${t.id}" aria-labelledby="l${t.id}"${attr('checked', t.completed)}><label id="l${t.id}">${t.title}</label><button class="destroy" phx-click="destroy" value="${t.id}" aria-labelledby="delete-label l${t.id}"></button></div>${isEditing && editing !== null ? editForm(t, editing) : ''}</li>`;
 }
 
 function editForm(t: Todo, e: EditingState): Template {

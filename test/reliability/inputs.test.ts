@@ -113,11 +113,15 @@ describe('hostile titles', () => {
 
 describe('hostile ids', () => {
   it("never touches another user's todo, whatever id shape is sent", async () => {
+    // Ids are numbered per list, so the victim's id is one the attacker's own list never had:
+    // the attack can only reach another list by its id, and must not.
     const victim = await open();
+    await victim.add('victim first');
     await victim.add('victim todo');
     const victimId = String(victim.idOf('victim todo'));
     const attacker = await open();
     await attacker.add('attacker todo');
+    assert.notEqual(String(attacker.idOf('attacker todo')), victimId);
     const ids = [victimId, ` ${victimId}`, `${victimId}.0`, `+${victimId}`, `0${victimId}`, `0x${Number(victimId).toString(16)}`];
     for (const id of ids) {
       for (const [event, value] of [
@@ -133,10 +137,10 @@ describe('hostile ids', () => {
     const victimStored = await stored(victim);
     assert.deepEqual(
       victimStored.map((t) => [t.title, t.completed]),
-      [['victim todo', false]],
+      [['victim first', false], ['victim todo', false]],
     );
     assert.deepEqual(attacker.titles(), ['attacker todo']);
-    assert.deepEqual(victim.titles(), ['victim todo']);
+    assert.deepEqual(victim.titles(), ['victim first', 'victim todo']);
   });
 
   it('refuses ids that are strings, floats, negative, huge or not ASCII digits, changing nothing', async () => {

@@ -179,6 +179,48 @@ describe('PostgreSQL store', { skip }, () => {
       assert.deepEqual((await store.load('old')).todos.map((t) => [t.title, t.completed]), [['kept', true]]);
     });
 
+    it('upgrades a schema-2 database to ids numbered per user, keeping every list, its order and its operation ids', async () => {
+      const url = await freshDatabase();
+      const raw = new pg.Client({ connectionString: url });
+      await raw.connect();
+      try {
+        await raw.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+        for (const m of MIGRATIONS.slice(0, 2)) {
+          await raw.query(m.postgres);
+          await raw.query('INSERT INTO schema_migrations VALUES ($1, $2, 0)', [m.version, m.name]);
+        }
+        await raw.query(`INSERT INTO users (id, version, created_at, last_seen_at) VALUES ('ann', 4, 0, 0), ('bo', 3, 0, 0);
+          INSERT INTO todos (id, user_id, title, completed, position, created_at, updated_at) OVERRIDING SYSTEM VALUE VALUES
+            (11, 'ann', 'a-first', false, 1, 0, 0), (12, 'bo', 'b-first', true, 0, 0, 0), (13, 'ann', 'a-second', true, 0, 0, 0),
+            (15, 'bo', 'b-second', false, 1, 0, 0), (16, 'ann', 'a-third', false, 2, 0, 0);
+          INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES
+            ('ann', 'add-a3', 4, 1, 16, 0), ('bo', 'add-gone', 2, 1, 14, 0), ('bo', 'toggle', 3, 1, NULL, 0);`);
+      } finally {
+        await raw.end();
+      }
+      const store = await open({ url, listen: false });
+      assert.deepEqual(await store.load('ann'), {
+        userId: 'ann',
+        version: 4,
+        todos: [
+          { id: 2, title: 'a-second', completed: true },
+          { id: 1, title: 'a-first', completed: false },
+          { id: 3, title: 'a-third', completed: false },
+        ],
+      });
+      assert.deepEqual((await store.load('bo')).todos, [
+        { id: 1, title: 'b-first', completed: true },
+        { id: 2, title: 'b-second', completed: false },
+      ]);
+      const retried = await store.apply({ userId: 'ann', opId: 'add-a3', mutation: { kind: 'add', title: 'a-third' } });
+      assert.deepEqual([retried.duplicate, retried.todoId], [true, 3], 'a retried add names its todo by the new id');
+      const gone = await store.apply({ userId: 'bo', opId: 'add-gone', mutation: { kind: 'add', title: 'x' } });
+      assert.deepEqual([gone.duplicate, gone.todoId], [true, undefined], 'an add whose todo was deleted keeps no id');
+      assert.equal((await store.apply({ userId: 'ann', opId: 'next', mutation: { kind: 'add', title: 'a-fourth' } })).todoId, 4);
+      await store.apply({ userId: 'bo', opId: 'move', mutation: { kind: 'move', id: 2, toIndex: 0 } });
+      assert.deepEqual((await store.load('bo')).todos.map((t) => t.id), [2, 1]);
+    });
+
     it('listens again after losing its listener connection and signals a resync', async () => {
       const url = await freshDatabase();
       const errors: unknown[] = [];

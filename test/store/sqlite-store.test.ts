@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { openDatabase, prepare } from '../../src/store/sqlite-handles.js';
 import { isTodoLiveError } from '../../src/errors.js';
-import { LATEST_SCHEMA_VERSION, openSqliteStore, type SqliteStoreOptions, type SqliteTodoStore } from '../../src/store/index.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, openSqliteStore, type SqliteStoreOptions, type SqliteTodoStore } from '../../src/store/index.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { describeStoreContract } from './store-contract.js';
 
@@ -136,6 +136,46 @@ describe('SQLite store', () => {
     const b = open({ path });
     assert.equal(b.settings().schemaVersion, LATEST_SCHEMA_VERSION);
     assert.equal(await b.version('u'), 1);
+  });
+
+  it('upgrades a schema-2 file to ids numbered per user, keeping every list, its order and its operation ids', async () => {
+    const path = freshPath();
+    const raw = openDatabase(path);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
+    for (const m of MIGRATIONS.slice(0, 2)) {
+      raw.exec(m.sqlite);
+      prepare(raw, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    raw.exec(`INSERT INTO users (id, version, created_at, last_seen_at) VALUES ('ann', 4, 0, 0), ('bo', 3, 0, 0);
+      INSERT INTO todos (id, user_id, title, completed, position, created_at, updated_at) VALUES
+        (11, 'ann', 'a-first', 0, 1, 0, 0), (12, 'bo', 'b-first', 1, 0, 0, 0), (13, 'ann', 'a-second', 1, 0, 0, 0),
+        (15, 'bo', 'b-second', 0, 1, 0, 0), (16, 'ann', 'a-third', 0, 2, 0, 0);
+      INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES
+        ('ann', 'add-a3', 4, 1, 16, 0), ('bo', 'add-gone', 2, 1, 14, 0), ('bo', 'toggle', 3, 1, NULL, 0);`);
+    raw.close();
+
+    const store = open({ path });
+    assert.equal(store.settings().schemaVersion, LATEST_SCHEMA_VERSION);
+    assert.deepEqual(await store.load('ann'), {
+      userId: 'ann',
+      version: 4,
+      todos: [
+        { id: 2, title: 'a-second', completed: true },
+        { id: 1, title: 'a-first', completed: false },
+        { id: 3, title: 'a-third', completed: false },
+      ],
+    });
+    assert.deepEqual((await store.load('bo')).todos, [
+      { id: 1, title: 'b-first', completed: true },
+      { id: 2, title: 'b-second', completed: false },
+    ]);
+    const retried = await store.apply({ userId: 'ann', opId: 'add-a3', mutation: { kind: 'add', title: 'a-third' } });
+    assert.deepEqual([retried.duplicate, retried.todoId], [true, 3], 'a retried add names its todo by the new id');
+    const gone = await store.apply({ userId: 'bo', opId: 'add-gone', mutation: { kind: 'add', title: 'x' } });
+    assert.deepEqual([gone.duplicate, gone.todoId], [true, undefined], 'an add whose todo was deleted keeps no id');
+    assert.equal((await store.apply({ userId: 'ann', opId: 'next', mutation: { kind: 'add', title: 'a-fourth' } })).todoId, 4);
+    await store.apply({ userId: 'bo', opId: 'move', mutation: { kind: 'move', id: 2, toIndex: 0 } });
+    assert.deepEqual((await store.load('bo')).todos.map((t) => t.id), [2, 1]);
   });
 
   it('refuses a database written by a newer release', async () => {

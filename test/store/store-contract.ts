@@ -100,6 +100,22 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       );
     });
 
+    it('numbers todos per user from 1 and never hands an id out twice in one list', async () => {
+      const { store } = await open();
+      const alice = [await add(store, 'alice', 'a1'), await add(store, 'alice', 'a2')].map((r) => r.todoId);
+      const bob = [await add(store, 'bob', 'b1')].map((r) => r.todoId);
+      assert.deepEqual(alice, [1, 2]);
+      assert.deepEqual(bob, [1], 'each list has its own numbers');
+      await mutate(store, 'alice', { kind: 'delete', id: 2 });
+      assert.equal((await add(store, 'alice', 'a3')).todoId, 3, 'the newest id is not reused after its todo is deleted');
+      await mutate(store, 'alice', { kind: 'toggle', id: 1 });
+      assert.deepEqual((await store.load('alice')).todos, [
+        { id: 1, title: 'a1', completed: true },
+        { id: 3, title: 'a3', completed: false },
+      ]);
+      assert.deepEqual((await store.load('bob')).todos, [{ id: 1, title: 'b1', completed: false }], "one list's id names nothing in another");
+    });
+
     it('toggles, sets completed, renames and deletes one todo, updating its time', async () => {
       let clock = 10;
       const { store } = await open({ now: () => clock });

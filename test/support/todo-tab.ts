@@ -24,7 +24,7 @@ export function unescapeHTML(text: string): string {
 /** The todos of a TodoMVC page's HTML, in display order. */
 export function readTodos(html: string): ShownTodo[] {
   const out: ShownTodo[] = [];
-  const li = /<li id="todo-(\d+)" class="([^"]*)">[\s\S]*?<label id="title-\d+"[^>]*>([\s\S]*?)<\/label>/g;
+  const li = /<li id="t(\d+)"(?: class="([^"]*)")?>[\s\S]*?<label id="l\d+"[^>]*>([\s\S]*?)<\/label>/g;
   for (const m of html.matchAll(li)) {
     const classes = (m[2] ?? '').split(' ');
     out.push({ id: Number(m[1]), title: unescapeHTML(m[3] ?? ''), completed: classes.includes('completed'), editing: classes.includes('editing') });

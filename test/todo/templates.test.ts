@@ -70,16 +70,23 @@ describe('renderTodoPage', () => {
     assert.doesNotMatch(html, /<script>/);
     assert.match(html, /&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt; &amp; &#39;q&#39;<\/label>/);
     assert.match(html, /<span id="delete-label" hidden>Delete<\/span>/);
-    assert.match(html, /<input class="toggle" type="checkbox" phx-click="toggle" phx-value-id="1" aria-labelledby="title-1">/);
-    assert.match(html, /<label id="title-1">/);
-    assert.match(html, /<button class="destroy" phx-click="destroy" value="1" aria-labelledby="delete-label title-1"><\/button>/);
+    assert.match(html, /<input class="toggle" type="checkbox" phx-click="toggle" phx-value-id="1" aria-labelledby="l1">/);
+    assert.match(html, /<label id="l1">/);
+    assert.match(html, /<button class="destroy" phx-click="destroy" value="1" aria-labelledby="delete-label l1"><\/button>/);
   });
 
   it('gives each item an id of its todo, and the list one edit hook for every title', () => {
     const html = page({ todos: [todo(7, 'a'), todo(8, 'b')] });
-    assert.match(html, /<ul id="todo-list" class="todo-list" phx-hook="TodoEdit"><li id="todo-7" class="">/);
+    assert.match(html, /<ul id="todo-list" class="todo-list" phx-hook="TodoEdit"><li id="t7"><div class="view">/);
     assert.equal([...html.matchAll(/phx-hook=/g)].length, 1);
-    assert.deepEqual([...html.matchAll(/<li id="todo-(\d+)"/g)].map((m) => m[1]), ['7', '8']);
+    assert.deepEqual([...html.matchAll(/<li id="t(\d+)"/g)].map((m) => m[1]), ['7', '8']);
+  });
+
+  it('leaves the class out of an item that is neither completed nor being edited', () => {
+    const html = page({ todos: [todo(1, 'a'), todo(2, 'b', true)], editing: { id: 1, op: 'editop-000000001', title: 'a', error: null } });
+    assert.match(html, /<li id="t1" class="editing">/);
+    assert.match(html, /<li id="t2" class="completed">/);
+    assert.match(page({ todos: [todo(3, 'c')] }), /<li id="t3"><div class="view">/);
   });
 
   it('renders the edit form only in the edited item, with its own operation id and a focus request', () => {

@@ -8,6 +8,7 @@
  */
 
 import { POSTGRES_APPLY_FUNCTION } from './postgres-apply-function.js';
+import { PER_USER_TODO_IDS_POSTGRES, PER_USER_TODO_IDS_SQLITE, perUserTodoIdsApplyFunction } from './per-user-todo-ids.js';
 
 export interface Migration {
   readonly version: number;
@@ -92,6 +93,12 @@ export const MIGRATIONS: readonly Migration[] = [
     // the database. The version still advances so both dialects share one schema number.
     sqlite: '-- nothing to change for SQLite',
     postgres: POSTGRES_APPLY_FUNCTION,
+  },
+  {
+    version: 3,
+    name: 'todo ids numbered per user, todos stored by user',
+    sqlite: PER_USER_TODO_IDS_SQLITE,
+    postgres: PER_USER_TODO_IDS_POSTGRES + perUserTodoIdsApplyFunction(POSTGRES_APPLY_FUNCTION),
   },
 ];
 
