@@ -61,6 +61,9 @@ const pluralRules = new Map<string, Intl.PluralRules>();
 
 /** "0 items", "1 item", "2 items": the noun after the count of active todos. */
 export function itemsLeftNoun(count: number, locale = 'en'): 'item' | 'items' {
+  // English has one plural rule for whole numbers; Intl.PluralRules#select costs microseconds
+  // on every render, and a page renders on every activation.
+  if (locale === 'en' && Number.isInteger(count)) return count === 1 ? 'item' : 'items';
   let rules = pluralRules.get(locale);
   if (rules === undefined) {
     rules = new Intl.PluralRules(locale);

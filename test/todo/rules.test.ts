@@ -76,4 +76,12 @@ describe('itemsLeftNoun', () => {
     assert.equal(itemsLeftNoun(1), 'item');
     assert.equal(itemsLeftNoun(2), 'items');
   });
+
+  it("agrees with the locale's plural rules for every whole count", () => {
+    const english = new Intl.PluralRules('en');
+    fc.assert(
+      fc.property(fc.nat(), (n) => itemsLeftNoun(n) === (english.select(n) === 'one' ? 'item' : 'items')),
+      { numRuns: 2000 },
+    );
+  });
 });
