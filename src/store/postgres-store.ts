@@ -32,7 +32,7 @@ import type {
   TodoList,
   TodoStore,
 } from './types.js';
-import { checkRequest, checkUserId, resolveLimits } from './validate.js';
+import { checkRequest, checkSeenResolution, checkUserId, resolveLimits } from './validate.js';
 
 export interface PostgresStoreOptions {
   /** A `postgres://` connection URL. */
@@ -55,6 +55,13 @@ export interface PostgresStoreOptions {
   readonly limits?: Partial<StoreLimits>;
   /** The clock for created/updated/last-seen times and cleanup. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * How precisely "last seen" is kept: `touch` writes nothing for a user already seen less than
+   * this long ago. Last seen only decides when an abandoned user is deleted (after the user
+   * retention, a year by default), so it needs no more than a small fraction of that. Default 0:
+   * every touch writes.
+   */
+  readonly seenResolutionMs?: number;
   /** Receives background failures: listener errors, idle pool connections dropping. Default: ignored. */
   readonly onBackgroundError?: (err: unknown) => void;
 }
@@ -185,6 +192,7 @@ class PostgresStore implements PostgresTodoStore {
   readonly limits: StoreLimits;
   readonly #pool: pg.Pool;
   readonly #now: () => number;
+  readonly #seenResolutionMs: number;
   readonly #channel: string;
   readonly #listeners: Listeners;
   readonly #listener: PostgresListener | undefined;
@@ -200,6 +208,7 @@ class PostgresStore implements PostgresTodoStore {
   constructor(options: PostgresStoreOptions) {
     this.limits = resolveLimits(options.limits);
     this.#now = options.now ?? Date.now;
+    this.#seenResolutionMs = checkSeenResolution(options.seenResolutionMs);
     this.#channel = options.channel ?? 'todo_live_changes';
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(this.#channel)) {
       throw new TodoLiveError('STORE_INVALID_INPUT', `channel: expected a lower-case SQL identifier, got ${JSON.stringify(this.#channel)}`);
@@ -315,11 +324,15 @@ class PostgresStore implements PostgresTodoStore {
     return this.#track('touch', async () => {
       checkUserId(userId);
       const now = this.#now();
+      // A user seen recently enough is only read: no row is locked or written, so the
+      // transaction commits without a WAL flush.
       await this.#pool.query({
         name: 'todo_live_touch',
-        text: `INSERT INTO users (id, version, created_at, last_seen_at) VALUES ($1, 0, $2, $2)
+        text: `INSERT INTO users (id, version, created_at, last_seen_at)
+               SELECT $1::text, 0, $2::bigint, $2::bigint
+               WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = $1::text AND last_seen_at > $2::bigint - $3::bigint)
                ON CONFLICT (id) DO UPDATE SET last_seen_at = greatest(users.last_seen_at, excluded.last_seen_at)`,
-        values: [userId, now],
+        values: [userId, now, this.#seenResolutionMs],
       });
     });
   }

@@ -140,7 +140,11 @@ export interface TodoStore {
   version(userId: string): Promise<number>;
   /** Applies one mutation in its own transaction (see MutationRequest for the checks). */
   apply(request: MutationRequest): Promise<MutationResult>;
-  /** Records that the user was seen now, creating the user if needed. */
+  /**
+   * Records that the user was seen now, creating the user if needed. With a
+   * `seenResolutionMs` a user already seen less than that long ago is left as it is: no write,
+   * so an activation commits nothing (and a reconnect storm does not queue a commit per user).
+   */
   touch(userId: string): Promise<void>;
   /** Deletes old completed todos, inactive users and old operation ids; returns counts. */
   cleanup(options: CleanupOptions): Promise<CleanupResult>;

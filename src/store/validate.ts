@@ -27,6 +27,15 @@ export function resolveLimits(limits: Partial<StoreLimits> | undefined): StoreLi
   return merged;
 }
 
+/** The `seenResolutionMs` store option: a non-negative whole number of milliseconds, 0 by default. */
+export function checkSeenResolution(value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw invalid(`seenResolutionMs: expected a non-negative integer of milliseconds, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
 function invalid(message: string, details?: Record<string, unknown>): TodoLiveError {
   return new TodoLiveError('STORE_INVALID_INPUT', message, details === undefined ? {} : { details });
 }

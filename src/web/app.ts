@@ -74,6 +74,7 @@ export async function createTodoApp(options: TodoAppOptions): Promise<TodoApp> {
   const store = await openStore({
     ...storeOptions,
     limits: { maxTitleLength: config.maxTitleLength, maxTodosPerUser: config.maxTodosPerUser },
+    seenResolutionMs: seenResolution(config.userRetentionMs),
     ...(options.now === undefined ? {} : { now: options.now }),
   } as StoreOptions);
 
@@ -85,6 +86,15 @@ export async function createTodoApp(options: TodoAppOptions): Promise<TodoApp> {
     await store.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * How precisely the store keeps "last seen": a hundredth of the user retention, at most a day
+ * (a year's retention then errs by under 0.3%). Within it an activation writes nothing, which
+ * keeps a reconnect storm from queueing a commit per user.
+ */
+export function seenResolution(userRetentionMs: number): number {
+  return Math.min(86_400_000, Math.floor(userRetentionMs / 100));
 }
 
 async function assemble(

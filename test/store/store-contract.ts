@@ -11,6 +11,7 @@ import { TodoModel } from '../support/todo-model.js';
 export interface OpenOptions {
   limits?: Partial<StoreLimits>;
   now?: () => number;
+  seenResolutionMs?: number;
 }
 
 export interface StoreHarness {
@@ -474,6 +475,24 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       await waitFor(events, (evs) => evs.some((e) => e.type === 'change' && e.userId === 'active' && e.version === before + 1));
       const again = await store.apply({ userId: 'active', opId: 'remembered?', mutation: { kind: 'clear_completed' } });
       assert.equal(again.duplicate, false, 'operation ids past their retention are forgotten');
+    });
+
+    it('keeps last seen to the configured resolution: a touch within it writes nothing', async () => {
+      const day = 86_400_000;
+      let clock = 100 * day;
+      const { store } = await open({ now: () => clock, seenResolutionMs: 10 * day });
+      await store.touch('steady');
+      await store.touch('returning');
+      clock += 5 * day;
+      await store.touch('steady'); // within the resolution: last seen stays at day 100
+      clock += 6 * day;
+      await store.touch('returning'); // 11 days on: written, last seen day 111
+      clock += 10 * day;
+      const result = await store.cleanup({ completedRetentionMs: 30 * day, userRetentionMs: 20 * day });
+      assert.equal(result.usersDeleted, 1, 'steady was last recorded 21 days ago, returning 10 days ago');
+      await store.touch('steady');
+      assert.equal(await store.version('steady'), 0);
+      assert.equal((await store.cleanup({ completedRetentionMs: 30 * day, userRetentionMs: 20 * day })).usersDeleted, 0, 'a deleted user is created again by its next touch');
     });
 
     it('finishes pending writes on close, then refuses work with STORE_CLOSED', async () => {

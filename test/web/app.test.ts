@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TodoFaults } from '../../src/todo/index.js';
-import { createTodoApp, type TodoApp } from '../../src/web/app.js';
+import { createTodoApp, seenResolution, type TodoApp } from '../../src/web/app.js';
 import { loadConfig } from '../../src/web/config.js';
 import { ensureAssets, TEST_SECRET } from '../support/start-app.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -129,5 +129,14 @@ describe('the HTTP app', () => {
       headers: { origin: 'https://evil.example', connection: 'upgrade', upgrade: 'websocket' },
     });
     assert.equal(res.statusCode, 403);
+  });
+});
+
+describe('seenResolution', () => {
+  it('keeps last seen to a hundredth of the user retention, and never less precisely than a day', () => {
+    assert.equal(seenResolution(365 * 86_400_000), 86_400_000);
+    assert.equal(seenResolution(10 * 86_400_000), 8_640_000);
+    assert.equal(seenResolution(1000), 10);
+    assert.equal(seenResolution(0), 0);
   });
 });
