@@ -12,7 +12,7 @@ import {
   type StoreEvent,
 } from '../../src/store/index.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../support/postgres.js';
-import { describeStoreContract, waitFor } from './store-contract.js';
+import { assertRenumberedPerUser, describeStoreContract, waitFor } from './store-contract.js';
 
 const skip = postgresUnavailable();
 if (skip !== undefined) console.log(`# skipping PostgreSQL store tests: ${skip}`);
@@ -199,26 +199,7 @@ describe('PostgreSQL store', { skip }, () => {
         await raw.end();
       }
       const store = await open({ url, listen: false });
-      assert.deepEqual(await store.load('ann'), {
-        userId: 'ann',
-        version: 4,
-        todos: [
-          { id: 2, title: 'a-second', completed: true },
-          { id: 1, title: 'a-first', completed: false },
-          { id: 3, title: 'a-third', completed: false },
-        ],
-      });
-      assert.deepEqual((await store.load('bo')).todos, [
-        { id: 1, title: 'b-first', completed: true },
-        { id: 2, title: 'b-second', completed: false },
-      ]);
-      const retried = await store.apply({ userId: 'ann', opId: 'add-a3', mutation: { kind: 'add', title: 'a-third' } });
-      assert.deepEqual([retried.duplicate, retried.todoId], [true, 3], 'a retried add names its todo by the new id');
-      const gone = await store.apply({ userId: 'bo', opId: 'add-gone', mutation: { kind: 'add', title: 'x' } });
-      assert.deepEqual([gone.duplicate, gone.todoId], [true, undefined], 'an add whose todo was deleted keeps no id');
-      assert.equal((await store.apply({ userId: 'ann', opId: 'next', mutation: { kind: 'add', title: 'a-fourth' } })).todoId, 4);
-      await store.apply({ userId: 'bo', opId: 'move', mutation: { kind: 'move', id: 2, toIndex: 0 } });
-      assert.deepEqual((await store.load('bo')).todos.map((t) => t.id), [2, 1]);
+      await assertRenumberedPerUser(store);
     });
 
     it('listens again after losing its listener connection and signals a resync', async () => {

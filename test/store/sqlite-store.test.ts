@@ -7,7 +7,7 @@ import { openDatabase, prepare } from '../../src/store/sqlite-handles.js';
 import { isTodoLiveError } from '../../src/errors.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, openSqliteStore, type SqliteStoreOptions, type SqliteTodoStore } from '../../src/store/index.js';
 import { makeTempDir } from '../support/temp-dir.js';
-import { describeStoreContract } from './store-contract.js';
+import { assertRenumberedPerUser, describeStoreContract } from './store-contract.js';
 
 const dir = makeTempDir('sqlite-store');
 after(() => dir.remove());
@@ -156,26 +156,7 @@ describe('SQLite store', () => {
 
     const store = open({ path });
     assert.equal(store.settings().schemaVersion, LATEST_SCHEMA_VERSION);
-    assert.deepEqual(await store.load('ann'), {
-      userId: 'ann',
-      version: 4,
-      todos: [
-        { id: 2, title: 'a-second', completed: true },
-        { id: 1, title: 'a-first', completed: false },
-        { id: 3, title: 'a-third', completed: false },
-      ],
-    });
-    assert.deepEqual((await store.load('bo')).todos, [
-      { id: 1, title: 'b-first', completed: true },
-      { id: 2, title: 'b-second', completed: false },
-    ]);
-    const retried = await store.apply({ userId: 'ann', opId: 'add-a3', mutation: { kind: 'add', title: 'a-third' } });
-    assert.deepEqual([retried.duplicate, retried.todoId], [true, 3], 'a retried add names its todo by the new id');
-    const gone = await store.apply({ userId: 'bo', opId: 'add-gone', mutation: { kind: 'add', title: 'x' } });
-    assert.deepEqual([gone.duplicate, gone.todoId], [true, undefined], 'an add whose todo was deleted keeps no id');
-    assert.equal((await store.apply({ userId: 'ann', opId: 'next', mutation: { kind: 'add', title: 'a-fourth' } })).todoId, 4);
-    await store.apply({ userId: 'bo', opId: 'move', mutation: { kind: 'move', id: 2, toIndex: 0 } });
-    assert.deepEqual((await store.load('bo')).todos.map((t) => t.id), [2, 1]);
+    await assertRenumberedPerUser(store);
   });
 
   it('refuses a database written by a newer release', async () => {

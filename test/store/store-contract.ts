@@ -510,3 +510,32 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
     });
   });
 }
+
+/**
+ * The lists of a schema-2 database after migration 3, as both adapters' upgrade tests seed it:
+ * users ann (todos 11, 13, 16; positions 1, 0, 2) and bo (12, 15), global ids as they were
+ * handed out among both; operation ids `add-a3` (todo 16), `add-gone` (todo 14, since deleted)
+ * and `toggle` (no todo).
+ */
+export async function assertRenumberedPerUser(store: TodoStore): Promise<void> {
+  assert.deepEqual(await store.load('ann'), {
+    userId: 'ann',
+    version: 4,
+    todos: [
+      { id: 2, title: 'a-second', completed: true },
+      { id: 1, title: 'a-first', completed: false },
+      { id: 3, title: 'a-third', completed: false },
+    ],
+  });
+  assert.deepEqual((await store.load('bo')).todos, [
+    { id: 1, title: 'b-first', completed: true },
+    { id: 2, title: 'b-second', completed: false },
+  ]);
+  const retried = await store.apply({ userId: 'ann', opId: 'add-a3', mutation: { kind: 'add', title: 'a-third' } });
+  assert.deepEqual([retried.duplicate, retried.todoId], [true, 3], 'a retried add names its todo by the new id');
+  const gone = await store.apply({ userId: 'bo', opId: 'add-gone', mutation: { kind: 'add', title: 'x' } });
+  assert.deepEqual([gone.duplicate, gone.todoId], [true, undefined], 'an add whose todo was deleted keeps no id');
+  assert.equal((await store.apply({ userId: 'ann', opId: 'next', mutation: { kind: 'add', title: 'a-fourth' } })).todoId, 4);
+  await store.apply({ userId: 'bo', opId: 'move', mutation: { kind: 'move', id: 2, toIndex: 0 } });
+  assert.deepEqual((await store.load('bo')).todos.map((t) => t.id), [2, 1]);
+}
