@@ -24,6 +24,8 @@ export interface LoadResults {
   storms: Record<string, StormResult>;
   wire: Record<string, Record<string, WireSample | null>>;
   sqliteBaseline?: CommitBaseline;
+  /** One fsync'd commit at a time, measured right after the fixed-rate runs (what a durable ack waits for). */
+  steadyCommitBaseline?: CommitBaseline;
 }
 
 const OURS = 'todo-live';
@@ -102,6 +104,12 @@ export function renderReport(r: LoadResults): string {
         ],
       ),
     );
+    const c = r.steadyCommitBaseline;
+    if (c !== undefined) {
+      out.push(
+        `\nRaw SQLite commit right after (one INSERT per transaction, WAL, \`synchronous=FULL\`): p50 ${ms(c.commitUs.p50 / 1000, 3)}, p99 ${ms(c.commitUs.p99 / 1000, 3)}; a durable acknowledgement waits for one or two of these.`,
+      );
+    }
   }
 
   const labels = Object.keys(r.sweep);
