@@ -152,15 +152,12 @@ async function seedHundred(store: TodoStore, users: number): Promise<void> {
   }
 }
 
-/**
- * Times `load` over the users for one phase. With `excluding`, `load` returns milliseconds of
- * its own call that are not the load (a write it waited for first) and they are left out.
- */
+/** Times `load` over the users for one phase; `before`, when given, runs untimed before each load. */
 async function timeLoads(
   label: string,
   load: (userId: string) => Promise<unknown> | unknown,
   users: number,
-  excluding = false,
+  before?: () => Promise<unknown>,
 ): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < 200; i++) await load(`load-${i % users}`); // warm-up
@@ -168,9 +165,10 @@ async function timeLoads(
   const start = performance.now();
   let i = 0;
   while (performance.now() - start < PHASE_MS) {
+    await before?.();
     const t = performance.now();
-    const other = await load(`load-${(i++ * 7919) % users}`);
-    samples.push(performance.now() - t - (excluding ? (other as number) : 0));
+    await load(`load-${(i++ * 7919) % users}`);
+    samples.push(performance.now() - t);
   }
   console.log(`  ${label}: ${samples.length} loads`);
   return samples;
@@ -187,13 +185,7 @@ async function sqliteLoads(dir: string): Promise<void> {
   // The same loads, each after a commit by the writer connection (a touch that writes):
   // what an activation paid while every activation wrote "last seen".
   let touched = 0;
-  const afterCommit = await timeLoads('store.load after a commit', async (u) => {
-    const t = performance.now();
-    await store.touch(`toucher-${touched++}`);
-    const spent = performance.now() - t;
-    await store.load(u);
-    return spent;
-  }, users, true);
+  const afterCommit = await timeLoads('store.load after a commit', (u) => store.load(u), users, () => store.touch(`toucher-${touched++}`));
   await store.close();
   const db = openDatabase(path, { readonly: true });
   const raw = prepare(
