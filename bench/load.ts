@@ -80,6 +80,8 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     synchronous: { type: 'string', default: 'FULL' },
     profile: { type: 'string' },
+    'node-args': { type: 'string' },
+    'keep-logs': { type: 'boolean', default: false },
     'heap-snapshots': { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'bench/results/load.json') },
     md: { type: 'string', default: join(ROOT, 'bench/results/load.md') },
@@ -115,7 +117,11 @@ const WARMUP_MS = num('warmup') * 1000;
 const DURATION_MS = num('duration') * 1000;
 const startedAt = new Date();
 /** With --profile <dir>, our app writes a V8 CPU profile there each time it stops. */
-const APP_NODE_ARGS = args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.profile}`];
+const APP_NODE_ARGS = [
+  ...(args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.profile}`]),
+  // e.g. `--node-args="--trace-gc --trace-gc-nvp"`; with --keep-logs the output stays in the work dir.
+  ...(args['node-args'] ?? '').split(' ').filter((a) => a !== ''),
+];
 /** With --heap-snapshots <dir>, our app writes a heap snapshot there at every memory sample. */
 const APP_ENV: Record<string, string> = {
   SQLITE_SYNCHRONOUS: args.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
@@ -136,7 +142,7 @@ let succeeded = false;
 const cleanup = async () => {
   await Promise.allSettled(servers.map((s) => s.stop(5_000)));
   // After a failure the servers' logs are kept for a look.
-  if (succeeded) rmSync(workDir, { recursive: true, force: true });
+  if (succeeded && !args['keep-logs']) rmSync(workDir, { recursive: true, force: true });
   else log(`server logs kept in ${workDir}`);
 };
 const watchdog = setTimeout(() => {

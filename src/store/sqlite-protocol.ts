@@ -47,9 +47,13 @@ export interface WireError {
 /** One job's result: the value for `apply` (a MutationResult), nothing for `touch`. */
 export type WireOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: WireError };
 
-/** Writer to main thread. A failed `batch` rejects every job of it: nothing was committed. */
+/**
+ * Writer to main thread. A failed `batch` rejects every job of it: nothing was committed.
+ * `commit` numbers the writer's transactions: batches that waited for the thread together
+ * were committed in one transaction and carry the same number.
+ */
 export type WriterReply =
-  | { readonly type: 'batch'; readonly id: number; readonly ok: true; readonly outcomes: readonly WireOutcome[] }
+  | { readonly type: 'batch'; readonly id: number; readonly ok: true; readonly outcomes: readonly WireOutcome[]; readonly commit: number }
   | { readonly type: 'cleanup'; readonly id: number; readonly ok: true; readonly result: CleanupResult; readonly bumped: readonly { id: string; version: number }[] }
   | { readonly type: 'close'; readonly id: number; readonly ok: true }
   | { readonly type: 'batch' | 'cleanup' | 'close'; readonly id: number; readonly ok: false; readonly error: WireError };

@@ -143,8 +143,13 @@ class SqliteStore implements SqliteTodoStore {
   /** Writes accepted since the last batch was sealed: they go together as the next batch. */
   #open: Job[] = [];
   readonly #outbox: Outgoing[] = [];
-  /** A batch or cleanup is with the writer thread; one at a time keeps every user's writes in order. */
-  #busy = false;
+  /**
+   * Batches and cleanups with the writer thread. They are sent as soon as they are sealed,
+   * not one at a time: the thread answers them in order (so every user's writes stay in
+   * order) and commits every batch waiting for it in one transaction, so a batch sealed
+   * during a commit starts the moment that commit ends, without a round trip to this thread.
+   */
+  #inFlight = 0;
   #scheduled = false;
   #idleWaiters: (() => void)[] = [];
   #closed = false;
@@ -351,12 +356,11 @@ class SqliteStore implements SqliteTodoStore {
   }
 
   /**
-   * Sends the next batch after `delayMs` (0: at the end of this event-loop turn, so that
-   * every write of the turn shares it). While the writer thread is busy nothing is
-   * scheduled: its reply schedules what accumulated meanwhile.
+   * Sends what is sealed after `delayMs` (0: at the end of this event-loop turn, so that
+   * every write of the turn shares one batch).
    */
   #schedule(delayMs: number): void {
-    if (this.#scheduled || this.#busy) return;
+    if (this.#scheduled) return;
     this.#scheduled = true;
     if (delayMs === 0) setImmediate(() => this.#pump());
     else setTimeout(() => this.#pump(), delayMs);
@@ -364,30 +368,29 @@ class SqliteStore implements SqliteTodoStore {
 
   #pump(): void {
     this.#scheduled = false;
-    if (this.#busy) return;
-    if (this.#outbox.length === 0) this.#seal();
-    const next = this.#outbox.shift();
-    if (next === undefined) {
-      for (const waiter of this.#idleWaiters.splice(0)) waiter();
-      return;
+    this.#seal();
+    for (const next of this.#outbox.splice(0)) {
+      this.#inFlight++;
+      const sent = next.kind === 'batch' ? this.#sendBatch(next.jobs) : this.#writer.cleanup(next.cutoffs).then(next.resolve, next.reject);
+      void sent.finally(() => {
+        this.#inFlight--;
+        this.#checkIdle();
+      });
     }
-    this.#busy = true;
-    const sent = next.kind === 'batch' ? this.#sendBatch(next.jobs) : this.#writer.cleanup(next.cutoffs).then(next.resolve, next.reject);
-    void sent.finally(() => {
-      this.#busy = false;
-      this.#schedule(0);
-    });
+    this.#checkIdle();
   }
 
   async #sendBatch(jobs: Job[]): Promise<void> {
     let outcomes: readonly WireOutcome[];
+    let commit: number;
     try {
-      outcomes = await this.#writer.batch(jobs.map((job) => job.wire));
+      ({ outcomes, commit } = await this.#writer.batch(jobs.map((job) => job.wire)));
     } catch (err) {
       for (const job of jobs) job.reject(err);
       return;
     }
-    this.#commits++;
+    // Batches that waited for the thread together share one commit, counted once.
+    this.#commits = Math.max(this.#commits, commit);
     this.#writes += jobs.length;
     const versions = new Map<string, number>();
     jobs.forEach((job, i) => {
@@ -405,9 +408,17 @@ class SqliteStore implements SqliteTodoStore {
     for (const [userId, version] of versions) this.#listeners.emit({ type: 'change', userId, version });
   }
 
+  #isIdle(): boolean {
+    return this.#inFlight === 0 && !this.#scheduled && this.#outbox.length === 0 && this.#open.length === 0;
+  }
+
   #whenIdle(resolve: () => void): void {
-    if (!this.#busy && !this.#scheduled && this.#outbox.length === 0 && this.#open.length === 0) resolve();
+    if (this.#isIdle()) resolve();
     else this.#idleWaiters.push(resolve);
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length > 0 && this.#isIdle()) for (const waiter of this.#idleWaiters.splice(0)) waiter();
   }
 }
 

@@ -63,11 +63,15 @@ export class WriterClient {
     return this.#worker;
   }
 
-  /** Commits `jobs` as one transaction; resolves with one outcome per job once COMMIT returned. */
-  async batch(jobs: readonly WireJob[]): Promise<readonly WireOutcome[]> {
+  /**
+   * Commits `jobs` in one transaction (shared with other batches that reach the thread while
+   * it is committing); resolves with one outcome per job once COMMIT returned, and the number
+   * of that commit.
+   */
+  async batch(jobs: readonly WireJob[]): Promise<{ outcomes: readonly WireOutcome[]; commit: number }> {
     const reply = await this.#send({ type: 'batch', jobs });
     if (reply.type !== 'batch') throw unexpected(reply.type, 'batch');
-    return reply.outcomes;
+    return { outcomes: reply.outcomes, commit: reply.commit };
   }
 
   async cleanup(cutoffs: CleanupCutoffs): Promise<{ result: CleanupResult; bumped: readonly { id: string; version: number }[] }> {

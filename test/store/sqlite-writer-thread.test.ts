@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { isTodoLiveError } from '../../src/errors.js';
 import { openSqliteStore, type SqliteStoreOptions, type SqliteTodoStore } from '../../src/store/index.js';
+import { openDatabase } from '../../src/store/sqlite-handles.js';
 import { writerThreadOf } from '../../src/store/sqlite-store.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -45,6 +46,37 @@ describe('SQLite store writer thread', () => {
     assert.equal(store.stats().commits, 2, 'the 2,000 writes shared one commit');
     // With the commit on the main thread the batch settles in the turn that runs it.
     assert.ok(turns >= 3, `expected the event loop to turn during the commit, it turned ${turns} time(s)`);
+  });
+
+  it('commits together, in the order they were sent, the batches that reach it while it is committing', async () => {
+    const path = freshPath();
+    const store = open({ path });
+    await add(store, 'warm', 'up');
+    // Another connection holds the write lock, so the writer's next commit waits for it.
+    const blocker = openDatabase(path);
+    blocker.exec('BEGIN IMMEDIATE');
+    const first = add(store, 'a', 'first');
+    await new Promise((r) => setTimeout(r, 20));
+    // Ten batches, one per turn, sent while the writer waits: they queue behind it.
+    const later: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) {
+      later.push(add(store, 'b', `x${i}`));
+      await new Promise((r) => setImmediate(r));
+    }
+    blocker.exec('COMMIT');
+    blocker.close();
+    // They were sent already: the writer commits them while this thread is still busy here.
+    const reader = openDatabase(path, { readonly: true });
+    const count = reader.prepare("SELECT count(*) FROM todos WHERE user_id = 'b'").pluck();
+    const deadline = performance.now() + 5000;
+    while (count.get() !== 10 && performance.now() < deadline);
+    assert.equal(count.get(), 10, 'the ten writes committed without this thread sending anything more');
+    reader.close();
+    await Promise.all([first, ...later]);
+    assert.deepEqual(store.stats(), { commits: 3, writes: 12 }, 'the warm-up, the first write alone, then the ten in one commit');
+    const list = await store.load('b');
+    assert.deepEqual(list.todos.map((t) => t.title), Array.from({ length: 10 }, (_, i) => `x${i}`));
+    assert.equal(list.version, 10);
   });
 
   it('lets a read that follows an acknowledged write see it, while other writes are being committed', async () => {
