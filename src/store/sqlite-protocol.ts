@@ -14,6 +14,8 @@ export interface WriterConfig {
   readonly busyTimeoutMs: number;
   readonly maxSizeBytes: number | undefined;
   readonly limits: StoreLimits;
+  /** A write records "last seen" only when the recorded one is at least this old. */
+  readonly seenResolutionMs: number;
 }
 
 /**

@@ -70,7 +70,8 @@ export interface SqliteStoreOptions {
   readonly now?: () => number;
   /**
    * How precisely "last seen" is kept: `touch` writes nothing for a user already seen less than
-   * this long ago. Last seen only decides when an abandoned user is deleted (after the user
+   * this long ago, and a write leaves it as it is (so its index is not rewritten on every
+   * change). Last seen only decides when an abandoned user is deleted (after the user
    * retention, a year by default), so it needs no more than a small fraction of that. Default 0:
    * every touch writes.
    */
@@ -221,6 +222,7 @@ class SqliteStore implements SqliteTodoStore {
       busyTimeoutMs,
       maxSizeBytes: options.maxSizeBytes,
       limits: this.limits,
+      seenResolutionMs: this.#seenResolutionMs,
     });
   }
 

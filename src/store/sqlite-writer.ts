@@ -20,11 +20,13 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: TodoLiv
 export class SqliteWriter {
   readonly #db: Database.Database;
   readonly #limits: StoreLimits;
+  readonly #seenResolutionMs: number;
   readonly #s: ReturnType<typeof prepareWrites>;
 
   /** Opens the writer connection on a database the main thread has already created and migrated. */
   constructor(config: WriterConfig) {
     this.#limits = config.limits;
+    this.#seenResolutionMs = config.seenResolutionMs;
     let db: Database.Database | undefined;
     try {
       db = openDatabase(config.path, { timeout: config.busyTimeoutMs, fileMustExist: true });
@@ -126,7 +128,11 @@ export class SqliteWriter {
         ...(previous.todo_id === null ? {} : { todoId: previous.todo_id }),
       };
     }
-    const current = (s.upsertUser.get(userId, now, now) as { version: number }).version;
+    // Last seen is moved only past the resolution: moving it rewrites two pages of its index.
+    const user = s.userRow.get(userId) as { version: number; last_seen_at: number } | undefined;
+    if (user === undefined) s.insertUser.run(userId, now, now);
+    else if (now - user.last_seen_at >= this.#seenResolutionMs) s.setLastSeen.run(now, userId);
+    const current = user?.version ?? 0;
     if (request.expectedVersion !== undefined && request.expectedVersion !== current) {
       throw versionConflict(userId, request.expectedVersion, current);
     }
@@ -197,6 +203,9 @@ function prepareWrites(db: Database.Database) {
       `INSERT INTO users (id, version, created_at, last_seen_at) VALUES (?, 0, ?, ?)
        ON CONFLICT (id) DO UPDATE SET last_seen_at = max(last_seen_at, excluded.last_seen_at) RETURNING version`,
     ),
+    userRow: p('SELECT version, last_seen_at FROM users WHERE id = ?'),
+    insertUser: p('INSERT INTO users (id, version, created_at, last_seen_at) VALUES (?, 0, ?, ?)'),
+    setLastSeen: p('UPDATE users SET last_seen_at = ? WHERE id = ?'),
     bumpVersion: p('UPDATE users SET version = version + 1 WHERE id = ? RETURNING id, version'),
     insertOp: p(
       'INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES (?, ?, ?, ?, ?, ?)',

@@ -73,6 +73,30 @@ describe('SQLite store', () => {
     assert.throws(() => open({ path: freshPath(), groupCommitWindowMs: 50 }), /groupCommitWindowMs: expected 0 to 2, got 50/);
   });
 
+  it('moves last seen on a write only past the seen resolution', async () => {
+    const day = 86_400_000;
+    let clock = 100 * day;
+    const path = freshPath();
+    const store = open({ path, now: () => clock, seenResolutionMs: 10 * day });
+    const lastSeen = () => {
+      const db = openDatabase(path, { readonly: true });
+      try {
+        return (prepare(db, "SELECT last_seen_at FROM users WHERE id = 'u'").pluck().get() as number) / day;
+      } finally {
+        db.close();
+      }
+    };
+    await store.apply({ userId: 'u', opId: 'first', mutation: { kind: 'add', title: 'x' } });
+    assert.equal(lastSeen(), 100, 'a new user is seen at its first write');
+    clock += 5 * day;
+    await store.apply({ userId: 'u', opId: 'second', mutation: { kind: 'add', title: 'y' } });
+    assert.equal(lastSeen(), 100, 'within the resolution the row keeps its last seen');
+    clock += 6 * day;
+    await store.apply({ userId: 'u', opId: 'third', mutation: { kind: 'add', title: 'z' } });
+    assert.equal(lastSeen(), 111);
+    assert.equal(await store.version('u'), 3);
+  });
+
   it('resolves a write only once it is committed to the file', async () => {
     const path = freshPath();
     const store = open({ path });

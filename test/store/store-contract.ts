@@ -495,6 +495,20 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       assert.equal((await store.cleanup({ completedRetentionMs: 30 * day, userRetentionMs: 20 * day })).usersDeleted, 0, 'a deleted user is created again by its next touch');
     });
 
+    it('records last seen on a write made past the resolution', async () => {
+      const day = 86_400_000;
+      let clock = 100 * day;
+      const { store } = await open({ now: () => clock, seenResolutionMs: 10 * day });
+      await add(store, 'writer', 'first');
+      await add(store, 'idle', 'first');
+      clock += 11 * day;
+      await add(store, 'writer', 'later'); // last seen day 111
+      clock += 10 * day;
+      const result = await store.cleanup({ completedRetentionMs: 30 * day, userRetentionMs: 20 * day });
+      assert.equal(result.usersDeleted, 1, 'idle was last seen 21 days ago, writer 10 days ago');
+      assert.equal(await store.version('writer'), 2);
+    });
+
     it('finishes pending writes on close, then refuses work with STORE_CLOSED', async () => {
       const { store, reopen } = await open();
       const pending = Array.from({ length: 10 }, (_, i) => add(store, 'u', `t${i}`));
