@@ -22,7 +22,9 @@
  *           and 10,000; the mount of 100 todos
  *
  * Baselines in the same run: a bare `ws` server (idle sockets; a JSON echo with the same
- * frame sizes) and single-commit SQLite (WAL, synchronous=FULL, one INSERT per transaction).
+ * frame sizes; the same echo sent only after a SQLite commit of each frame, WAL and
+ * synchronous=FULL, the frames of one event-loop turn sharing a commit) and single-commit
+ * SQLite (WAL, synchronous=FULL, one INSERT per transaction).
  * Loopback only; bounded in time (`--time-limit`); the servers run as child processes and are
  * stopped on exit. Results: stdout, `bench/results/load.json`, `bench/results/load.md`, and
  * the plot `docs/load-latency.svg`.
@@ -38,7 +40,7 @@ import { ensureFileLimit, fileLimits } from './load/fd-limit.js';
 import { type IdleResult, runIdle } from './load/idle.js';
 import { type Cookies, fetchPage } from './load/page.js';
 import { sampleMemory } from './load/proc.js';
-import { RAW_STORM, renderReport } from './load/report.js';
+import { RAW_DURABLE, RAW_STORM, renderReport } from './load/report.js';
 import { appSpec, buildApp, LOAD_SECRET, peerSpec, preparePeer, ROOT, rawSpec, ServerProcess } from './load/servers.js';
 import { latencyPlot } from './load/svg.js';
 import { type StormResult, runStorm } from './load/storm.js';
@@ -383,12 +385,18 @@ async function main(): Promise<void> {
     await echo.start();
     const echoTabs = await pool(Array.from({ length: steadyUsers * tabsPerUser }, (_, i) => i), CONCURRENCY, (i) => rawTab(echo.url, i));
     senders.set('raw ws echo', echoSenders(echoTabs, sizes.up));
+    // The same echo, acknowledged only after a SQLite commit (WAL, FULL) of each frame.
+    const durable = new ServerProcess(await rawSpec(workDir, sizes.down, join(mkdtempSync(join(workDir, 'sqlite-')), 'durable-echo.db')));
+    servers.push(durable);
+    await durable.start();
+    const durableTabs = await pool(Array.from({ length: steadyUsers * tabsPerUser }, (_, i) => i), CONCURRENCY, (i) => rawTab(durable.url, i));
+    senders.set(RAW_DURABLE, echoSenders(durableTabs, sizes.up));
     log(`  echo frames: ${sizes.up} B up, ${sizes.down} B down (a toggle of ours)`);
     const saturated = new Set<string>();
     for (const rate of rates) {
       for (const [label, s] of senders) {
         if (saturated.has(label)) continue;
-        const pid = label === 'raw ws echo' ? echo.pid : pidOf(targets.find((t) => t.label === label) as Target);
+        const pid = label === 'raw ws echo' ? echo.pid : label === RAW_DURABLE ? durable.pid : pidOf(targets.find((t) => t.label === label) as Target);
         const r = await openLoop(s, rate, WARMUP_MS, DURATION_MS, pid);
         // Past the knee a server's backlog would spill into the next run: let it drain, and
         // offer it no more load once it fell behind.
@@ -404,8 +412,9 @@ async function main(): Promise<void> {
         log(`  ${label.padEnd(12)} ${String(rate).padStart(5)}/s → ${r.achieved.toFixed(0)}/s, p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, failed ${r.failed}, ${r.cpuUsPerEvent.toFixed(0)} µs CPU/event`);
       }
     }
-    await pool(echoTabs, 500, (t) => t.close());
+    await pool([...echoTabs, ...durableTabs], 500, (t) => t.close());
     await echo.stop();
+    await durable.stop();
     // The fsync a durable acknowledgement waits for moves from hour to hour on a shared disk:
     // measured here so the fixed-rate figures can be read against it.
     const b = sqliteSingleCommit(mkdtempSync(join(workDir, 'sqlite-')), 2);
@@ -635,7 +644,7 @@ function writeResults(): void {
   writeFileSync(args.md as string, md);
   log(`\n${md}`);
   if (Object.keys(sweep).length > 0) {
-    const colors: Record<string, string> = { 'todo-live': '#1f6fd1', liveviewjs: '#e07b00', 'raw ws echo': '#777' };
+    const colors: Record<string, string> = { 'todo-live': '#1f6fd1', liveviewjs: '#e07b00', 'raw ws echo': '#777', [RAW_DURABLE]: '#2a2' };
     const svg = latencyPlot(
       `Round trip vs offered load (${num('steady-users')} users, ${cpus().length} cores, load ${loadavg()[0]?.toFixed(1)})`,
       Object.entries(sweep).map(([label, rs]) => ({ label, color: colors[label] ?? '#2a2', points: rs.map((r) => ({ x: r.offered, p50: r.latencyMs.p50, p99: r.latencyMs.p99 })) })),

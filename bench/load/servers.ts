@@ -207,16 +207,17 @@ export async function peerSpec(workDir: string, peerDir: string): Promise<Server
 }
 
 /** The raw `ws` server of the baselines. */
-export async function rawSpec(workDir: string, replyBytes: number): Promise<ServerSpec> {
+/** The bare `ws` server; with `durableDb`, its echo waits for a SQLite commit of each frame. */
+export async function rawSpec(workDir: string, replyBytes: number, durableDb?: string): Promise<ServerSpec> {
   const port = await freePort();
   return {
-    name: 'raw ws',
+    name: durableDb === undefined ? 'raw ws' : 'raw durable ws',
     args: [new URL('./raw-ws-server.mjs', import.meta.url).pathname],
     cwd: ROOT,
-    env: { PORT: String(port), REPLY_BYTES: String(replyBytes) },
+    env: { PORT: String(port), REPLY_BYTES: String(replyBytes), ...(durableDb === undefined ? {} : { DURABLE_DB: durableDb }) },
     port,
     readyPath: null,
-    logFile: join(workDir, 'raw-ws.log'),
+    logFile: join(workDir, durableDb === undefined ? 'raw-ws.log' : 'raw-durable-ws.log'),
     statsFile: join(workDir, `raw-ws-${port}.stats.json`),
   };
 }
