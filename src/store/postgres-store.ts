@@ -123,7 +123,7 @@ function batchElement(request: MutationRequest, n: number): Record<string, unkno
   return {
     n,
     user_id: request.userId,
-    op_id: request.opId,
+    op_id: request.opId ?? null,
     expected_version: request.expectedVersion ?? null,
     kind: m.kind,
     todo_id: 'id' in m ? m.id : null,
@@ -144,7 +144,7 @@ function outcomeOf(request: MutationRequest, row: BatchRow | undefined): Mutatio
   }
   return {
     userId: request.userId,
-    opId: request.opId,
+    ...(request.opId === undefined ? {} : { opId: request.opId }),
     version: Number(row.applied_version),
     duplicate: row.was_duplicate === true,
     affected: row.applied_affected ?? 0,

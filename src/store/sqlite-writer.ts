@@ -117,7 +117,7 @@ export class SqliteWriter {
   #applyOne(request: MutationRequest, now: number): MutationResult {
     const { userId, opId, mutation } = request;
     const s = this.#s;
-    const previous = s.findOp.get(userId, opId) as { version: number; affected: number; todo_id: number | null } | undefined;
+    const previous = opId === undefined ? undefined : (s.findOp.get(userId, opId) as { version: number; affected: number; todo_id: number | null } | undefined);
     if (previous !== undefined) {
       return {
         userId,
@@ -184,8 +184,8 @@ export class SqliteWriter {
       }
     }
     const version = (s.bumpVersion.get(userId) as { version: number }).version;
-    s.insertOp.run(userId, opId, version, affected, todoId ?? null, now);
-    return { userId, opId, version, duplicate: false, affected, ...(todoId === undefined ? {} : { todoId }) };
+    if (opId !== undefined) s.insertOp.run(userId, opId, version, affected, todoId ?? null, now);
+    return { userId, ...(opId === undefined ? {} : { opId }), version, duplicate: false, affected, ...(todoId === undefined ? {} : { todoId }) };
   }
 }
 

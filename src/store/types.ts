@@ -57,9 +57,10 @@ export interface MutationRequest {
   /**
    * The client's operation id, unique per user. A request whose `opId` was already applied
    * is not applied again: it succeeds with the first application's result and
-   * `duplicate: true`, whatever its `expectedVersion`.
+   * `duplicate: true`, whatever its `expectedVersion`. Without one the mutation is applied
+   * and not recorded: give one wherever the same request may be sent again.
    */
-  readonly opId: string;
+  readonly opId?: string;
   /**
    * The version the caller last saw. When given and the stored version differs, the
    * mutation is refused with STORE_VERSION_CONFLICT and nothing changes. Omit it only
@@ -72,7 +73,8 @@ export interface MutationRequest {
 /** What an applied (or previously applied) mutation did. */
 export interface MutationResult {
   readonly userId: string;
-  readonly opId: string;
+  /** The request's operation id, when it had one. */
+  readonly opId?: string;
   /** The user's version right after this mutation was applied. */
   readonly version: number;
   /** True when this `opId` had already been applied; nothing was changed this time. */

@@ -136,12 +136,13 @@ export function checkRequest(request: unknown, limits: StoreLimits): MutationReq
   }
   const r = request as Record<string, unknown>;
   const userId = checkUserId(r.userId);
-  const opId = checkOpId(r.opId);
+  const opId = r.opId === undefined ? undefined : checkOpId(r.opId);
   const mutation = checkMutation(r.mutation, limits);
-  if (r.expectedVersion === undefined) return { userId, opId, mutation };
+  const named = opId === undefined ? { userId } : { userId, opId };
+  if (r.expectedVersion === undefined) return { ...named, mutation };
   const expectedVersion = r.expectedVersion;
   if (typeof expectedVersion !== 'number' || !Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
     throw invalid(`expectedVersion: expected a non-negative integer, got ${describeValue(expectedVersion)}`);
   }
-  return { userId, opId, expectedVersion, mutation };
+  return { ...named, expectedVersion, mutation };
 }

@@ -67,10 +67,10 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
     `A todo can be at most ${options.maxTitleLength} characters long; this one has ${length ?? 'more'}.`;
 
   /** Sends a command; a failure of the server or the store becomes a notice, never a crash. */
-  const run = async (socket: ViewSocket<TodoAssigns>, mutation: Mutation, opId: string): Promise<CommandOutcome | null> => {
+  const run = async (socket: ViewSocket<TodoAssigns>, mutation: Mutation, opId?: string): Promise<CommandOutcome | null> => {
     const { userId } = socket.assigns;
     try {
-      const outcome = await backend.command(userId, { opId, mutation });
+      const outcome = await backend.command(userId, opId === undefined ? { mutation } : { opId, mutation });
       accept(socket, outcome.list);
       return outcome;
     } catch (err) {
@@ -140,7 +140,8 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
         return;
       }
       case TodoEvents.TOGGLE:
-        await run(socket, { kind: 'set_completed', id: Number(e.value.id), completed: e.value.completed }, newOpId());
+        // Sets a target state: a repeat changes nothing, so there is no id to record.
+        await run(socket, { kind: 'set_completed', id: Number(e.value.id), completed: e.value.completed });
         return;
       case TodoEvents.TOGGLE_ALL:
         socket.assign({ bulkOp: newOpId() });
@@ -151,7 +152,8 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
         await run(socket, { kind: 'clear_completed' }, e.value.op);
         return;
       case TodoEvents.DESTROY:
-        await run(socket, { kind: 'delete', id: Number(e.value.id) }, newOpId());
+        // A repeat finds the todo gone and says so.
+        await run(socket, { kind: 'delete', id: Number(e.value.id) });
         return;
       case TodoEvents.EDIT: {
         const id = Number(e.value.id);

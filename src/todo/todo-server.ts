@@ -35,9 +35,12 @@ export interface TodosChanged {
   readonly list: TodoList;
 }
 
-/** A change a view asks for: one store mutation and the form instance's operation id. */
+/**
+ * A change a view asks for: one store mutation and, when a client may send it again (a
+ * form's submit), the form instance's operation id, so that a repeat is applied once.
+ */
 export interface TodoCommand {
-  readonly opId: string;
+  readonly opId?: string;
   readonly mutation: Mutation;
 }
 
@@ -115,7 +118,7 @@ export function defineTodoServer(options: TodoServerOptions): TodoServerType {
       if ('ok' in checked) return checked;
       let result: MutationResult;
       try {
-        result = await store.apply({ userId, opId: command.opId, expectedVersion: state.list.version, mutation: checked });
+        result = await store.apply({ userId, ...(command.opId === undefined ? {} : { opId: command.opId }), expectedVersion: state.list.version, mutation: checked });
       } catch (err) {
         if (isTodoLiveError(err, ErrorCodes.STORE_VERSION_CONFLICT) && attempt === 0) {
           state.list = await store.load(userId);

@@ -495,6 +495,23 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       assert.equal((await store.cleanup({ completedRetentionMs: 30 * day, userRetentionMs: 20 * day })).usersDeleted, 0, 'a deleted user is created again by its next touch');
     });
 
+    it('applies a mutation without an operation id every time it is sent, and records no id for it', async () => {
+      const day = 86_400_000;
+      let clock = 100 * day;
+      const { store } = await open({ now: () => clock });
+      const added = await store.apply({ userId: 'u', opId: 'add-1', mutation: { kind: 'add', title: 'one' } });
+      const set = { userId: 'u', mutation: { kind: 'set_completed', id: added.todoId!, completed: true } } as const;
+      const first = await store.apply({ ...set, expectedVersion: 1 });
+      const again = await store.apply(set);
+      assert.deepEqual([first.version, first.duplicate, first.affected, 'opId' in first], [2, false, 1, false]);
+      assert.deepEqual([again.version, again.duplicate, again.affected], [3, false, 0], 'applied again: nothing to recognise it by');
+      await store.apply({ userId: 'u', mutation: { kind: 'delete', id: added.todoId! } });
+      await rejectsWith(store.apply({ userId: 'u', mutation: { kind: 'delete', id: added.todoId! } }), 'STORE_NOT_FOUND');
+      clock += 11 * day;
+      const result = await store.cleanup({ completedRetentionMs: 30 * day, userRetentionMs: 365 * day, operationRetentionMs: 10 * day });
+      assert.equal(result.operationsDeleted, 1, 'only the add had its id recorded');
+    });
+
     it('records last seen on a write made past the resolution', async () => {
       const day = 86_400_000;
       let clock = 100 * day;

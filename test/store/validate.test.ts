@@ -46,6 +46,9 @@ describe('checkRequest', () => {
   it('refuses ids, user ids and operation ids that are too long or malformed', () => {
     refuses(() => checkRequest({ userId: 'u'.repeat(201), opId: 'o', mutation: { kind: 'clear_completed' } }, limits), /userId/);
     refuses(() => checkRequest({ userId: 'u', opId: 'o'.repeat(201), mutation: { kind: 'clear_completed' } }, limits), /opId/);
+    refuses(() => checkRequest({ userId: 'u', opId: '', mutation: { kind: 'clear_completed' } }, limits), /opId/);
+    refuses(() => checkRequest({ userId: 'u', opId: 7, mutation: { kind: 'clear_completed' } }, limits), /opId/);
+    assert.deepEqual(checkRequest({ userId: 'u', mutation: { kind: 'clear_completed' } }, limits), { userId: 'u', mutation: { kind: 'clear_completed' } }, 'an operation id is optional');
     refuses(() => checkRequest({ userId: 'u\u0000', opId: 'o', mutation: { kind: 'clear_completed' } }, limits), /userId/);
     refuses(() => checkRequest({ userId: 'u', opId: 'o', mutation: { kind: 'delete', id: 2 ** 53 } }, limits), /positive integer/);
     refuses(() => checkRequest(null, limits), /request: expected an object, got null/);

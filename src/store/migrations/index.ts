@@ -8,6 +8,7 @@
  */
 
 import { POSTGRES_APPLY_FUNCTION } from './postgres-apply-function.js';
+import { OPTIONAL_OPERATION_IDS_SQLITE, optionalOperationIdsApplyFunction } from './optional-operation-ids.js';
 import { PER_USER_TODO_IDS_POSTGRES, PER_USER_TODO_IDS_SQLITE, perUserTodoIdsApplyFunction } from './per-user-todo-ids.js';
 
 export interface Migration {
@@ -99,6 +100,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'todo ids numbered per user, todos stored by user',
     sqlite: PER_USER_TODO_IDS_SQLITE,
     postgres: PER_USER_TODO_IDS_POSTGRES + perUserTodoIdsApplyFunction(POSTGRES_APPLY_FUNCTION),
+  },
+  {
+    version: 4,
+    name: 'operation ids optional',
+    sqlite: OPTIONAL_OPERATION_IDS_SQLITE,
+    postgres: optionalOperationIdsApplyFunction(perUserTodoIdsApplyFunction(POSTGRES_APPLY_FUNCTION)),
   },
 ];
 

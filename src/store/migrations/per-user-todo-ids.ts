@@ -15,6 +15,8 @@
  * operation ids recorded for adds follow them (an add whose todo is gone keeps no id).
  */
 
+import { replaceExactlyOnce } from './derive.js';
+
 export const PER_USER_TODO_IDS_SQLITE = `
   ALTER TABLE users ADD COLUMN last_todo_id INTEGER NOT NULL DEFAULT 0 CHECK (last_todo_id >= 0);
 
@@ -74,14 +76,6 @@ export const PER_USER_TODO_IDS_POSTGRES = `
   ALTER TABLE todos ADD PRIMARY KEY (user_id, id);
 `;
 
-/** Migration 2's function text with `from` replaced by `to`; refuses a text that does not match once. */
-function replaceOnce(text: string, from: string, to: string): string {
-  const at = text.indexOf(from);
-  if (at === -1 || text.indexOf(from, at + 1) !== -1) {
-    throw new Error(`migration 3 expected migration 2's function to contain ${JSON.stringify(from.trim().slice(0, 60))} once`);
-  }
-  return text.slice(0, at) + to + text.slice(at + from.length);
-}
 
 /**
  * `todo_live_apply` as migration 2 defined it, with its add taking the list's next id. Only
@@ -90,6 +84,7 @@ function replaceOnce(text: string, from: string, to: string): string {
  */
 export function perUserTodoIdsApplyFunction(migration2: string): string {
   const apply = migration2.slice(0, migration2.indexOf('-- Several users'));
+  const replaceOnce = (text: string, from: string, to: string) => replaceExactlyOnce(text, from, to, "migration 3 expected migration 2's function");
   const replaced = replaceOnce(apply, 'CREATE FUNCTION todo_live_apply(', 'CREATE OR REPLACE FUNCTION todo_live_apply(');
   return replaceOnce(
     replaced,
