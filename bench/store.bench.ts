@@ -5,10 +5,12 @@
  *     alongside, the event-loop delay while they run (what a commit costs every socket; no
  *     raw counterpart) and the latency of a `load` timed every 5 ms meanwhile;
  *  2. loading a 100-todo list (median, p99) among 100,000 rows; baseline: the raw query;
+ *     WAL frames (pages) a toggle adds to the log; baseline: a raw one-row INSERT's;
  *  3. the same two on PostgreSQL (when installed), against raw `pg` queries.
  *
  * Run: node --expose-gc --import tsx bench/store.bench.ts [sqlite] [postgres]
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg, cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -208,6 +210,72 @@ async function sqliteLoads(dir: string): Promise<void> {
   );
 }
 
+/**
+ * WAL frames (pages) a write adds to the log: what its commit writes and fsyncs. Counted from
+ * the log's size after a checkpoint emptied it, over 100 toggles of users with 100 todos.
+ */
+async function sqliteFrames(dir: string): Promise<void> {
+  const path = join(dir, 'frames.sqlite');
+  const users = 1000;
+  const seed = openSqliteStore({ path, synchronous: 'NORMAL' });
+  await seedHundred(seed, users);
+  await seed.close();
+  const FRAME = 4096 + 24;
+  const walFrames = () => {
+    try {
+      return statSync(`${path}-wal`).size / FRAME;
+    } catch {
+      return 0;
+    }
+  };
+  let phase = 0;
+  const framesPerWrite = async (seenResolutionMs: number, opIds: boolean, perCommit: number): Promise<number> => {
+    phase++;
+    const store = openSqliteStore({ path, seenResolutionMs });
+    await store.load('load-0');
+    const side = openDatabase(path);
+    setPragma(side, 'wal_checkpoint(TRUNCATE)');
+    let n = 0;
+    for (let round = 0; round < 100 / perCommit; round++) {
+      await Promise.all(
+        Array.from({ length: perCommit }, () => {
+          const k = n++;
+          const userId = `load-${(k * 7919) % users}`;
+          // Every phase toggles the same 100 todos: each write changes its todo.
+          const mutation = { kind: 'set_completed', id: 1 + (k % 100), completed: phase % 2 === 1 } as const;
+          return store.apply(opIds ? { userId, opId: `frames-${seenResolutionMs}-${perCommit}-${k}`, mutation } : { userId, mutation });
+        }),
+      );
+    }
+    const frames = walFrames() / n;
+    side.close();
+    await store.close();
+    return frames;
+  };
+  const rawPath = join(dir, 'frames-raw.sqlite');
+  const raw = openDatabase(rawPath);
+  setPragma(raw, 'journal_mode = WAL');
+  raw.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, user_id TEXT, title TEXT, position INTEGER)');
+  raw.exec('CREATE INDEX t_user_position ON t (user_id, position)');
+  const insert = prepare(raw, 'INSERT INTO t (user_id, title, position) VALUES (?, ?, ?)');
+  for (let i = 0; i < 10_000; i++) insert.run(`u${i % 1000}`, 'title', i);
+  setPragma(raw, 'wal_checkpoint(TRUNCATE)');
+  for (let i = 0; i < 100; i++) insert.run(`u${(i * 7919) % 1000}`, 'title', i);
+  const rawFrames = statSync(`${rawPath}-wal`).size / FRAME / 100;
+  raw.close();
+  const DAY = 86_400_000;
+  const f = (x: number) => x.toFixed(2);
+  const rawName = 'raw INSERT, 1 per transaction';
+  const alone = await framesPerWrite(DAY, false, 1);
+  report('SQLite WAL frames per toggle committed alone (no operation id, last seen to a day: the app)', f(alone), rawName, f(rawFrames), `${f(alone / rawFrames)}×`);
+  const withOp = await framesPerWrite(DAY, true, 1);
+  report('SQLite WAL frames per toggle committed alone, with an operation id recorded', f(withOp), rawName, f(rawFrames), `${f(withOp / rawFrames)}×`);
+  const every = await framesPerWrite(0, true, 1);
+  report('SQLite WAL frames per toggle committed alone, operation id and last seen written by every write', f(every), rawName, f(rawFrames), `${f(every / rawFrames)}×`);
+  const ten = await framesPerWrite(DAY, false, 10);
+  report('SQLite WAL frames per toggle, 10 users\' toggles per commit (the app)', f(ten), rawName, f(rawFrames), `${f(ten / rawFrames)}×`);
+}
+
 function reportLatency(what: string, store: number[], raw: number[]): void {
   const f = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
   report(`${what}, p50`, f(median(store)), 'raw prepared query', f(median(raw)), `${(median(store) / median(raw)).toFixed(2)}×`);
@@ -278,11 +346,12 @@ async function postgres(): Promise<void> {
 const dir = makeTempDir('bench-store');
 try {
   console.log(`date ${new Date().toISOString()}, nproc ${cpus().length}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
-  // Arguments pick parts: `sqlite`, `sqlite-loads` (the loads alone), `postgres` (default all).
+  // Arguments pick parts: `sqlite`, `sqlite-loads` or `sqlite-frames` (one of its figures alone), `postgres` (default all).
   const parts = process.argv.slice(2);
   const want = (part: string) => parts.length === 0 || parts.includes(part);
   if (want('sqlite')) await sqliteWrites(dir.path);
   if (want('sqlite') || want('sqlite-loads')) await sqliteLoads(dir.path);
+  if (want('sqlite') || want('sqlite-frames')) await sqliteFrames(dir.path);
   if (want('postgres')) await postgres();
   console.log('\n| measurement | value | baseline | baseline value | ratio |\n| --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
