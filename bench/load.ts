@@ -383,20 +383,22 @@ async function main(): Promise<void> {
     const echo = new ServerProcess(await rawSpec(workDir, sizes.down));
     servers.push(echo);
     await echo.start();
-    const echoTabs = await pool(Array.from({ length: steadyUsers * tabsPerUser }, (_, i) => i), CONCURRENCY, (i) => rawTab(echo.url, i));
+    const rawTabsOf = (server: ServerProcess) => pool(Array.from({ length: steadyUsers * tabsPerUser }, (_, i) => i), CONCURRENCY, (i) => rawTab(server.url, i));
+    const echoTabs = await rawTabsOf(echo);
     senders.set('raw ws echo', echoSenders(echoTabs, sizes.up));
     // The same echo, acknowledged only after a SQLite commit (WAL, FULL) of each frame.
     const durable = new ServerProcess(await rawSpec(workDir, sizes.down, join(mkdtempSync(join(workDir, 'sqlite-')), 'durable-echo.db')));
     servers.push(durable);
     await durable.start();
-    const durableTabs = await pool(Array.from({ length: steadyUsers * tabsPerUser }, (_, i) => i), CONCURRENCY, (i) => rawTab(durable.url, i));
+    const durableTabs = await rawTabsOf(durable);
     senders.set(RAW_DURABLE, echoSenders(durableTabs, sizes.up));
+    const baselinePids = new Map([['raw ws echo', echo.pid], [RAW_DURABLE, durable.pid]]);
     log(`  echo frames: ${sizes.up} B up, ${sizes.down} B down (a toggle of ours)`);
     const saturated = new Set<string>();
     for (const rate of rates) {
       for (const [label, s] of senders) {
         if (saturated.has(label)) continue;
-        const pid = label === 'raw ws echo' ? echo.pid : label === RAW_DURABLE ? durable.pid : pidOf(targets.find((t) => t.label === label) as Target);
+        const pid = baselinePids.get(label) ?? pidOf(targets.find((t) => t.label === label) as Target);
         const r = await openLoop(s, rate, WARMUP_MS, DURATION_MS, pid);
         // Past the knee a server's backlog would spill into the next run: let it drain, and
         // offer it no more load once it fell behind.

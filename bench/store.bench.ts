@@ -176,13 +176,18 @@ async function timeLoads(
   return samples;
 }
 
+/** A new SQLite file holding `users` users with 100 todos each, seeded as {@link seedHundred} does. */
+async function seededHundredFile(path: string, users: number): Promise<string> {
+  const seed = openSqliteStore({ path, synchronous: 'NORMAL' });
+  await seedHundred(seed, users);
+  await seed.close();
+  return path;
+}
+
 async function sqliteLoads(dir: string): Promise<void> {
-  const path = join(dir, 'loads.sqlite');
   const users = 1000;
-  let store = openSqliteStore({ path, synchronous: 'NORMAL' });
-  await seedHundred(store, users);
-  await store.close();
-  store = openSqliteStore({ path });
+  const path = await seededHundredFile(join(dir, 'loads.sqlite'), users);
+  const store = openSqliteStore({ path });
   const viaStore = await timeLoads('store.load', (u) => store.load(u), users);
   // The same loads, each after a commit by the writer connection (a touch that writes):
   // what an activation paid while every activation wrote "last seen".
@@ -215,11 +220,8 @@ async function sqliteLoads(dir: string): Promise<void> {
  * the log's size after a checkpoint emptied it, over 100 toggles of users with 100 todos.
  */
 async function sqliteFrames(dir: string): Promise<void> {
-  const path = join(dir, 'frames.sqlite');
   const users = 1000;
-  const seed = openSqliteStore({ path, synchronous: 'NORMAL' });
-  await seedHundred(seed, users);
-  await seed.close();
+  const path = await seededHundredFile(join(dir, 'frames.sqlite'), users);
   const FRAME = 4096 + 24;
   const walFrames = () => {
     try {

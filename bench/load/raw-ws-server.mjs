@@ -30,7 +30,7 @@ if (process.env.DURABLE_DB) {
   db.exec('CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, ref TEXT, at INTEGER NOT NULL)');
   const insert = db.prepare('INSERT INTO events (ref, at) VALUES (?, ?)');
   const commitAll = db.transaction((items) => {
-    for (const [, frame] of items) insert.run(String(Array.isArray(frame) ? frame[1] : null), Date.now());
+    for (const [, frame] of items) insert.run(String(frame[1]), Date.now());
   });
   let pending = [];
   const flush = () => {
@@ -39,6 +39,7 @@ if (process.env.DURABLE_DB) {
     commitAll(items);
     for (const [ws, frame] of items) ws.send(reply(frame));
   };
+  // Takes frames that are arrays (the caller checked).
   durable = (ws, frame) => {
     if (pending.length === 0) setImmediate(flush);
     pending.push([ws, frame]);

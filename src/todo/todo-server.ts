@@ -118,7 +118,7 @@ export function defineTodoServer(options: TodoServerOptions): TodoServerType {
       if ('ok' in checked) return checked;
       let result: MutationResult;
       try {
-        result = await store.apply({ userId, ...(command.opId === undefined ? {} : { opId: command.opId }), expectedVersion: state.list.version, mutation: checked });
+        result = await store.apply({ userId, opId: command.opId, expectedVersion: state.list.version, mutation: checked });
       } catch (err) {
         if (isTodoLiveError(err, ErrorCodes.STORE_VERSION_CONFLICT) && attempt === 0) {
           state.list = await store.load(userId);

@@ -76,7 +76,6 @@ export const PER_USER_TODO_IDS_POSTGRES = `
   ALTER TABLE todos ADD PRIMARY KEY (user_id, id);
 `;
 
-
 /**
  * `todo_live_apply` as migration 2 defined it, with its add taking the list's next id. Only
  * that branch changes, so the new text is derived from the old one (which is frozen history)
