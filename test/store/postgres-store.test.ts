@@ -41,6 +41,24 @@ describe('PostgreSQL store', { skip }, () => {
     return url;
   };
 
+  /** A fresh database migrated by hand to `version` (an earlier release's schema), holding `seed`. */
+  const databaseAtSchema = async (version: number, seed: string): Promise<string> => {
+    const url = await freshDatabase();
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      await raw.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      for (const m of MIGRATIONS.slice(0, version)) {
+        await raw.query(m.postgres);
+        await raw.query('INSERT INTO schema_migrations VALUES ($1, $2, 0)', [m.version, m.name]);
+      }
+      await raw.query(seed);
+    } finally {
+      await raw.end();
+    }
+    return url;
+  };
+
   describeStoreContract('PostgreSQL', {
     async fresh(options) {
       const url = await freshDatabase();
@@ -157,19 +175,12 @@ describe('PostgreSQL store', { skip }, () => {
     });
 
     it('upgrades a database written at schema 1 and keeps applying to its lists', async () => {
-      const url = await freshDatabase();
-      const raw = new pg.Client({ connectionString: url });
-      await raw.connect();
-      try {
-        await raw.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-        await raw.query(MIGRATIONS[0]!.postgres);
-        await raw.query("INSERT INTO schema_migrations VALUES (1, 'users, todos and operation ids', 0)");
-        await raw.query("INSERT INTO users (id, version, created_at, last_seen_at) VALUES ('old', 1, 0, 0)");
-        await raw.query("INSERT INTO todos (user_id, title, completed, position, created_at, updated_at) VALUES ('old', 'kept', false, 0, 0, 0)");
-        await raw.query("INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES ('old', 'o1', 1, 1, NULL, 0)");
-      } finally {
-        await raw.end();
-      }
+      const url = await databaseAtSchema(
+        1,
+        `INSERT INTO users (id, version, created_at, last_seen_at) VALUES ('old', 1, 0, 0);
+         INSERT INTO todos (user_id, title, completed, position, created_at, updated_at) VALUES ('old', 'kept', false, 0, 0, 0);
+         INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES ('old', 'o1', 1, 1, NULL, 0);`,
+      );
       const store = await open({ url, listen: false });
       const retried = await store.apply({ userId: 'old', opId: 'o1', mutation: { kind: 'add', title: 'kept' } });
       assert.equal(retried.duplicate, true, 'operation ids recorded before the upgrade still dedupe');
@@ -180,24 +191,15 @@ describe('PostgreSQL store', { skip }, () => {
     });
 
     it('upgrades a schema-2 database to ids numbered per user, keeping every list, its order and its operation ids', async () => {
-      const url = await freshDatabase();
-      const raw = new pg.Client({ connectionString: url });
-      await raw.connect();
-      try {
-        await raw.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-        for (const m of MIGRATIONS.slice(0, 2)) {
-          await raw.query(m.postgres);
-          await raw.query('INSERT INTO schema_migrations VALUES ($1, $2, 0)', [m.version, m.name]);
-        }
-        await raw.query(`INSERT INTO users (id, version, created_at, last_seen_at) VALUES ('ann', 4, 0, 0), ('bo', 3, 0, 0);
-          INSERT INTO todos (id, user_id, title, completed, position, created_at, updated_at) OVERRIDING SYSTEM VALUE VALUES
-            (11, 'ann', 'a-first', false, 1, 0, 0), (12, 'bo', 'b-first', true, 0, 0, 0), (13, 'ann', 'a-second', true, 0, 0, 0),
-            (15, 'bo', 'b-second', false, 1, 0, 0), (16, 'ann', 'a-third', false, 2, 0, 0);
-          INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES
-            ('ann', 'add-a3', 4, 1, 16, 0), ('bo', 'add-gone', 2, 1, 14, 0), ('bo', 'toggle', 3, 1, NULL, 0);`);
-      } finally {
-        await raw.end();
-      }
+      const url = await databaseAtSchema(
+        2,
+        `INSERT INTO users (id, version, created_at, last_seen_at) VALUES ('ann', 4, 0, 0), ('bo', 3, 0, 0);
+         INSERT INTO todos (id, user_id, title, completed, position, created_at, updated_at) OVERRIDING SYSTEM VALUE VALUES
+           (11, 'ann', 'a-first', false, 1, 0, 0), (12, 'bo', 'b-first', true, 0, 0, 0), (13, 'ann', 'a-second', true, 0, 0, 0),
+           (15, 'bo', 'b-second', false, 1, 0, 0), (16, 'ann', 'a-third', false, 2, 0, 0);
+         INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES
+           ('ann', 'add-a3', 4, 1, 16, 0), ('bo', 'add-gone', 2, 1, 14, 0), ('bo', 'toggle', 3, 1, NULL, 0);`,
+      );
       const store = await open({ url, listen: false });
       await assertRenumberedPerUser(store);
     });
