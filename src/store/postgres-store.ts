@@ -22,6 +22,7 @@ import { Listeners } from './listeners.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations/index.js';
 import { PostgresListener } from './postgres-listener.js';
 import { closedError, fromPostgresApplyRefusal, fromPostgresError, newerSchema } from './store-errors.js';
+import { mutationResult } from './results.js';
 import type {
   CleanupOptions,
   CleanupResult,
@@ -142,14 +143,14 @@ function outcomeOf(request: MutationRequest, row: BatchRow | undefined): Mutatio
     const err = Object.assign(new Error(row.refusal_message ?? 'refused'), { code: row.refusal, detail: row.refusal_detail });
     return fromPostgresApplyRefusal(err, request) ?? fromPostgresError(err, action);
   }
-  return {
-    userId: request.userId,
-    ...(request.opId === undefined ? {} : { opId: request.opId }),
-    version: Number(row.applied_version),
-    duplicate: row.was_duplicate === true,
-    affected: row.applied_affected ?? 0,
-    ...(row.applied_todo_id === null ? {} : { todoId: Number(row.applied_todo_id) }),
-  };
+  return mutationResult(
+    request.userId,
+    request.opId,
+    Number(row.applied_version),
+    row.was_duplicate === true,
+    row.applied_affected ?? 0,
+    row.applied_todo_id === null ? undefined : Number(row.applied_todo_id),
+  );
 }
 
 interface TodoRow {

@@ -20,7 +20,6 @@ import {
   type WriterRequest,
 } from './sqlite-protocol.js';
 
-type RequestPayload = WriterRequest extends infer R ? (R extends WriterRequest ? Omit<R, 'id'> : never) : never;
 type OkReply = Extract<WriterReply, { ok: true }>;
 type Pending = { resolve: (reply: OkReply) => void; reject: (err: TodoLiveError) => void };
 
@@ -69,13 +68,13 @@ export class WriterClient {
    * of that commit.
    */
   async batch(jobs: readonly WireJob[]): Promise<{ outcomes: readonly WireOutcome[]; commit: number }> {
-    const reply = await this.#send({ type: 'batch', jobs });
+    const reply = await this.#send((id) => ({ type: 'batch', id, jobs }));
     if (reply.type !== 'batch') throw unexpected(reply.type, 'batch');
     return { outcomes: reply.outcomes, commit: reply.commit };
   }
 
   async cleanup(cutoffs: CleanupCutoffs): Promise<{ result: CleanupResult; bumped: readonly { id: string; version: number }[] }> {
-    const reply = await this.#send({ type: 'cleanup', cutoffs });
+    const reply = await this.#send((id) => ({ type: 'cleanup', id, cutoffs }));
     if (reply.type !== 'cleanup') throw unexpected(reply.type, 'cleanup');
     return { result: reply.result, bumped: reply.bumped };
   }
@@ -84,7 +83,7 @@ export class WriterClient {
   async close(): Promise<void> {
     this.#closing = true;
     try {
-      if (this.#lost === undefined) await this.#send({ type: 'close' });
+      if (this.#lost === undefined) await this.#send((id) => ({ type: 'close', id }));
     } finally {
       // The connection is closed once the reply is here: nothing is lost by ending the thread now.
       await this.#worker.terminate();
@@ -92,13 +91,14 @@ export class WriterClient {
     }
   }
 
-  #send(request: RequestPayload): Promise<OkReply> {
+  /** Sends the request `build` makes with its id (built whole: a spread of the id into it costs ~1 µs). */
+  #send(build: (id: number) => WriterRequest): Promise<OkReply> {
     if (this.#lost !== undefined) return Promise.reject(this.#lost);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#track();
-      this.#worker.postMessage({ ...request, id } satisfies WriterRequest);
+      this.#worker.postMessage(build(id));
     });
   }
 

@@ -11,6 +11,7 @@ import type Database from 'better-sqlite3';
 import type { TodoLiveError } from '../errors.js';
 import type { CleanupCutoffs, WireJob, WriterConfig } from './sqlite-protocol.js';
 import { planMove } from './reorder.js';
+import { mutationResult } from './results.js';
 import { openDatabase, prepare, setPragma, useWal } from './sqlite-handles.js';
 import { fromSqliteError, limitExceeded, moveOutOfRange, todoNotFound, versionConflict } from './store-errors.js';
 import type { CleanupResult, MutationRequest, MutationResult, StoreLimits } from './types.js';
@@ -119,14 +120,7 @@ export class SqliteWriter {
     const s = this.#s;
     const previous = opId === undefined ? undefined : (s.findOp.get(userId, opId) as { version: number; affected: number; todo_id: number | null } | undefined);
     if (previous !== undefined) {
-      return {
-        userId,
-        opId,
-        version: previous.version,
-        duplicate: true,
-        affected: previous.affected,
-        ...(previous.todo_id === null ? {} : { todoId: previous.todo_id }),
-      };
+      return mutationResult(userId, opId, previous.version, true, previous.affected, previous.todo_id ?? undefined);
     }
     // Last seen is moved only past the resolution: moving it rewrites two pages of its index.
     const user = s.userRow.get(userId) as { version: number; last_seen_at: number } | undefined;
@@ -185,7 +179,7 @@ export class SqliteWriter {
     }
     const version = (s.bumpVersion.get(userId) as { version: number }).version;
     if (opId !== undefined) s.insertOp.run(userId, opId, version, affected, todoId ?? null, now);
-    return { userId, ...(opId === undefined ? {} : { opId }), version, duplicate: false, affected, ...(todoId === undefined ? {} : { todoId }) };
+    return mutationResult(userId, opId, version, false, affected, todoId);
   }
 }
 
