@@ -18,6 +18,12 @@ export interface PubSub {
    * inside the publisher's call stack) and in publish order per topic.
    */
   publish(topic: string, message: unknown): Promise<void>;
+  /**
+   * Like {@link publish}, except to the subscriptions of `from` (Phoenix's `broadcast_from`):
+   * for a publisher acting for a subscriber that already has what the message says, such as
+   * the tab whose change it is, which gets the result in its answer.
+   */
+  publishFrom(from: PubSubListener, topic: string, message: unknown): Promise<void>;
   /** Number of subscriptions on `topic` (for tests and introspection). */
   subscriberCount(topic: string): number;
 }
@@ -73,16 +79,25 @@ export class LocalPubSub implements PubSub {
     return LocalPubSub.#cancel.bind(subscription);
   }
 
-  async publish(topic: string, message: unknown): Promise<void> {
+  publish(topic: string, message: unknown): Promise<void> {
+    return this.#deliver(topic, message, undefined);
+  }
+
+  publishFrom(from: PubSubListener, topic: string, message: unknown): Promise<void> {
+    return this.#deliver(topic, message, from);
+  }
+
+  async #deliver(topic: string, message: unknown, except: PubSubListener | undefined): Promise<void> {
     const current = this.#topics.get(topic);
-    if (current === undefined) return;
+    // No one to tell (a user with one tab making a change): no delivery turn at all.
+    if (current === undefined || (current instanceof Set ? false : current.listener === except)) return;
     // Snapshot: subscribers added while delivering do not see this message.
     const subscriptions = current instanceof Set ? [...current] : [current];
     await Promise.resolve();
     for (const subscription of subscriptions) {
       // Cancelled since the publish: not delivered.
       const listener = subscription.listener;
-      if (listener === undefined) continue;
+      if (listener === undefined || listener === except) continue;
       try {
         listener(message, topic);
       } catch (err) {

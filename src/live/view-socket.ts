@@ -124,6 +124,10 @@ export class ViewSocketImpl<A extends object = Record<string, unknown>> implemen
     return -1;
   }
 
+  get subscriber(): InfoSink | null {
+    return this.connected && this.#pubsub !== null ? this.#deliver : null;
+  }
+
   async publish(topic: string, message: unknown): Promise<void> {
     if (this.#pubsub !== null) await this.#pubsub.publish(topic, message);
   }

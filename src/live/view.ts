@@ -5,6 +5,7 @@
  * `socket.connected === false`) and for every live join.
  */
 import type { Params } from './params.js';
+import type { PubSubListener } from './pubsub.js';
 import type { Template } from './template.js';
 
 /** Session data a view receives at mount: the session cookie id plus what the route added. */
@@ -62,6 +63,12 @@ export interface ViewSocket<A extends object = Record<string, unknown>> {
   unsubscribe(topic: string): void;
   /** Publishes on the view layer's pub/sub (to every subscriber, this view included). */
   publish(topic: string, message: unknown): Promise<void>;
+  /**
+   * This view as a pub/sub subscriber, null when it cannot subscribe (a dead render): the
+   * `from` of `PubSub.publishFrom`, which leaves this view out of a message about a change it
+   * already knows of (its own).
+   */
+  readonly subscriber: PubSubListener | null;
 }
 
 /**

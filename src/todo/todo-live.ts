@@ -70,7 +70,7 @@ export function createTodoLive(options: TodoLiveOptions): LiveView<TodoAssigns, 
   const run = async (socket: ViewSocket<TodoAssigns>, mutation: Mutation, opId?: string): Promise<CommandOutcome | null> => {
     const { userId } = socket.assigns;
     try {
-      const outcome = await backend.command(userId, { opId, mutation });
+      const outcome = await backend.command(userId, { opId, mutation, from: socket.subscriber });
       accept(socket, outcome.list);
       return outcome;
     } catch (err) {

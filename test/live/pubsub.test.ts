@@ -13,6 +13,29 @@ describe('LocalPubSub', () => {
     assert.deepEqual(got, ['1:x', '2:x']);
   });
 
+  it('publishes from a subscriber to every other subscription of the topic, in order', async () => {
+    const ps = new LocalPubSub();
+    const got: string[] = [];
+    const from = (m: unknown) => got.push(`from:${String(m)}`);
+    ps.subscribe('a', (m) => got.push(`1:${String(m)}`));
+    ps.subscribe('a', from);
+    ps.subscribe('a', (m) => got.push(`3:${String(m)}`));
+    await Promise.all([ps.publishFrom(from, 'a', 'x'), ps.publish('a', 'y')]);
+    assert.deepEqual(got, ['1:x', '3:x', '1:y', 'from:y', '3:y']);
+  });
+
+  it('delivers nothing when the publishing subscriber is the only one on the topic', async () => {
+    const ps = new LocalPubSub();
+    const got: unknown[] = [];
+    const from = (m: unknown) => got.push(m);
+    ps.subscribe('a', from);
+    await ps.publishFrom(from, 'a', 'x');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(got, []);
+    await ps.publish('a', 'y');
+    assert.deepEqual(got, ['y']);
+  });
+
   it('delivers outside the publisher call stack, in publish order', async () => {
     const ps = new LocalPubSub();
     const got: unknown[] = [];

@@ -188,6 +188,23 @@ describe('TodoServer', () => {
     assert.deepEqual(otherUser, []);
   });
 
+  it("leaves the sending view out of its own change's broadcast; the user's other views hear it", async () => {
+    const sender: unknown[] = [];
+    const sibling: TodosChanged[] = [];
+    const senderSink = (m: unknown) => sender.push(m);
+    h.pubsub.subscribe(userTopic('alice'), senderSink);
+    h.pubsub.subscribe(userTopic('alice'), (m) => sibling.push(m as TodosChanged));
+    const answer = expectOk(await h.service.command('alice', { opId: 'op-from-1', mutation: { kind: 'add', title: 'Mine' }, from: senderSink }));
+    await h.system.settle();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(answer.todos.map((t) => t.title), ['Mine'], 'the sender has the list in its answer');
+    assert.deepEqual(sender, []);
+    assert.deepEqual(
+      sibling.map((m) => m.list.todos.map((t) => t.title)),
+      [['Mine']],
+    );
+  });
+
   it('refuses empty and too-long titles, unknown ids and a full list, storing nothing', async () => {
     const empty = await add('alice', '   ');
     assert.equal(empty.ok, false);
