@@ -64,6 +64,11 @@ export type TodoInfo = { readonly type: 'store-changed'; readonly version: numbe
 
 interface TodoState {
   list: TodoList;
+  /**
+   * The user's topic, built once: a string built per publish is a new key for the pub/sub's
+   * map, flattened and hashed on every lookup (1% of the main thread at 2,000 changes/s).
+   */
+  readonly topic: string;
 }
 
 /**
@@ -93,10 +98,11 @@ export type TodoServerType = ServerType<TodoState, TodoCall, TodoReply, never, T
 export function defineTodoServer(options: TodoServerOptions): TodoServerType {
   const { store, pubsub, faults } = options;
 
-  const publish = (list: TodoList, from?: PubSubListener | null): void => {
-    const message: TodosChanged = { type: 'todos', list };
-    if (from === undefined || from === null) void pubsub.publish(userTopic(list.userId), message);
-    else void pubsub.publishFrom(from, userTopic(list.userId), message);
+  /** Tells the user's views about the list now in `state` (all of them, or all but `from`). */
+  const publish = (state: TodoState, from?: PubSubListener | null): void => {
+    const message: TodosChanged = { type: 'todos', list: state.list };
+    if (from === undefined || from === null) void pubsub.publish(state.topic, message);
+    else void pubsub.publishFrom(from, state.topic, message);
   };
 
   const refuse = (list: TodoList, reason: RefusalReason, message: string): CommandOutcome => ({ ok: false, list, reason, message });
@@ -128,7 +134,7 @@ export function defineTodoServer(options: TodoServerOptions): TodoServerType {
       } catch (err) {
         if (isTodoLiveError(err, ErrorCodes.STORE_VERSION_CONFLICT) && attempt === 0) {
           state.list = await store.load(userId);
-          publish(state.list);
+          publish(state);
           continue;
         }
         if (isTodoLiveError(err, ErrorCodes.STORE_LIMIT_EXCEEDED)) {
@@ -148,12 +154,12 @@ export function defineTodoServer(options: TodoServerOptions): TodoServerType {
         // by another node; the version tells.
         if (result.version > state.list.version) {
           state.list = await store.load(userId);
-          publish(state.list);
+          publish(state);
         }
         return { ok: true, list: state.list, duplicate: true };
       }
       state.list = applyCommitted(state.list, checked, result);
-      publish(state.list, command.from);
+      publish(state, command.from);
       return { ok: true, list: state.list, duplicate: false };
     }
   };
@@ -168,7 +174,7 @@ export function defineTodoServer(options: TodoServerOptions): TodoServerType {
       // worth a durable commit (an fsync) on the path of every activation, so it rides along
       // with the next group commit and a failure is forgotten (the next activation retries).
       store.touch(userId).catch(() => {});
-      return { list: await store.load(userId) };
+      return { list: await store.load(userId), topic: userTopic(userId) };
     },
     async handleCall(msg, state, ctx: ServerContext<TodoInfo>) {
       if (msg.type === 'load') {
@@ -185,7 +191,7 @@ export function defineTodoServer(options: TodoServerOptions): TodoServerType {
         const list = await store.load(ctx.key);
         if (list.version !== state.list.version) {
           state.list = list;
-          publish(list);
+          publish(state);
         }
       }
       return { kind: 'noreply', state };
