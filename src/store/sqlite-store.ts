@@ -56,8 +56,8 @@ export interface SqliteStoreOptions {
   /** How long to wait for a lock held elsewhere before failing with STORE_LOCKED. Default 5,000 ms. */
   readonly busyTimeoutMs?: number;
   /**
-   * How long a write may wait for others to share its commit. 0 (default) commits at the
-   * end of the current event-loop turn; at most 2 ms is accepted.
+   * How long a write may wait for others to share its commit. 0 (default): at once when the
+   * writer is idle, else at the end of the current event-loop turn; at most 2 ms is accepted.
    */
   readonly groupCommitWindowMs?: number;
   /**
@@ -358,14 +358,18 @@ class SqliteStore implements SqliteTodoStore {
   }
 
   /**
-   * Sends what is sealed after `delayMs` (0: at the end of this event-loop turn, so that
-   * every write of the turn shares one batch).
+   * Sends what is sealed after `delayMs`. With 0: to an idle writer as soon as the current
+   * microtasks have run (writes made together still share a batch, and the first write after a
+   * pause does not wait for the rest of the turn: other sockets' frames, other replies); to a
+   * busy one at the end of this event-loop turn, so that every write of the turn shares the
+   * next commit, which could not start earlier anyway.
    */
   #schedule(delayMs: number): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    if (delayMs === 0) setImmediate(() => this.#pump());
-    else setTimeout(() => this.#pump(), delayMs);
+    if (delayMs > 0) setTimeout(() => this.#pump(), delayMs);
+    else if (this.#inFlight === 0) queueMicrotask(() => this.#pump());
+    else setImmediate(() => this.#pump());
   }
 
   #pump(): void {
@@ -373,13 +377,29 @@ class SqliteStore implements SqliteTodoStore {
     this.#seal();
     for (const next of this.#outbox.splice(0)) {
       this.#inFlight++;
-      const sent = next.kind === 'batch' ? this.#sendBatch(next.jobs) : this.#writer.cleanup(next.cutoffs).then(next.resolve, next.reject);
-      void sent.finally(() => {
-        this.#inFlight--;
-        this.#checkIdle();
-      });
+      if (next.kind === 'batch') {
+        void this.#sendBatch(next.jobs);
+        continue;
+      }
+      this.#writer.cleanup(next.cutoffs).then(
+        (result) => this.#answered(() => next.resolve(result)),
+        (err: unknown) => this.#answered(() => next.reject(err)),
+      );
     }
     this.#checkIdle();
+  }
+
+  /**
+   * The writer answered a request: it counts as free before anyone hears of the answer, so a
+   * write made in reaction (the next command of a user) goes to it at once.
+   */
+  #answered(tell: () => void): void {
+    this.#inFlight--;
+    try {
+      tell();
+    } finally {
+      this.#checkIdle();
+    }
   }
 
   async #sendBatch(jobs: Job[]): Promise<void> {
@@ -388,9 +408,16 @@ class SqliteStore implements SqliteTodoStore {
     try {
       ({ outcomes, commit } = await this.#writer.batch(jobs.map((job) => job.wire)));
     } catch (err) {
-      for (const job of jobs) job.reject(err);
+      this.#answered(() => {
+        for (const job of jobs) job.reject(err);
+      });
       return;
     }
+    this.#answered(() => this.#settle(jobs, outcomes, commit));
+  }
+
+  /** Hands each job its outcome and tells subscribers which users' versions moved. */
+  #settle(jobs: Job[], outcomes: readonly WireOutcome[], commit: number): void {
     // Batches that waited for the thread together share one commit, counted once.
     this.#commits = Math.max(this.#commits, commit);
     this.#writes += jobs.length;

@@ -66,11 +66,28 @@ describe('SQLite store', () => {
       return false;
     };
     assert.equal(await grouped(), true);
-    // Without a window a write is sent at the end of its turn: it commits with no later write.
+    // Without a window a write is not held back: it commits with no later write.
     const store = open({ path: freshPath() });
     await store.apply({ userId: 'a', opId: '1', mutation: { kind: 'add', title: 'x' } });
     assert.deepEqual(store.stats(), { commits: 1, writes: 1 });
     assert.throws(() => open({ path: freshPath(), groupCommitWindowMs: 50 }), /groupCommitWindowMs: expected 0 to 2, got 50/);
+  });
+
+  it('sends a write to an idle writer in its own turn, not after the turn', async () => {
+    const path = freshPath();
+    const store = open({ path });
+    await store.apply({ userId: 'warm', mutation: { kind: 'add', title: 'up' } });
+    const reader = openDatabase(path, { readonly: true });
+    const count = reader.prepare("SELECT count(*) FROM todos WHERE user_id = 'a'").pluck();
+    const write = store.apply({ userId: 'a', mutation: { kind: 'add', title: 'x' } });
+    // Let the microtasks of this turn run, then keep the turn going: the write must be with
+    // the writer already, which commits it while this thread never yields.
+    await Promise.resolve();
+    const deadline = performance.now() + 5000;
+    while (count.get() !== 1 && performance.now() < deadline);
+    assert.equal(count.get(), 1, 'committed before the turn that made it ended');
+    reader.close();
+    await write;
   });
 
   it('moves last seen on a write only past the seen resolution', async () => {
