@@ -9,10 +9,10 @@
  * writer thread would queue behind whole batches and their fsyncs (under sustained writes
  * that made a load take milliseconds instead of about a tenth of one, in bench/store.bench.ts).
  *
- * Group commit: writes submitted during one event-loop turn (or within a configured window
- * of a few milliseconds) go to the writer as one batch, applied in one transaction and made
- * durable by one fsync; writes submitted while a batch is being committed go together as
- * the next one. Each write runs inside its own savepoint, so one write that fails (version
+ * Group commit: writes submitted together go to the writer as one batch, applied in one
+ * transaction and made durable by one fsync. An idle writer gets them as soon as the current
+ * microtasks have run; while a batch is being committed, every write of the turn (or of a
+ * configured window of a few milliseconds) gathers into the next one. Each write runs inside its own savepoint, so one write that fails (version
  * conflict, unknown todo, limit) is rolled back alone and the others still commit. Every
  * caller's promise settles only after the writer reports that the shared COMMIT returned.
  */
