@@ -39,7 +39,7 @@ import { type Dialect, detectDialect, LIVEVIEWJS, TODO_LIVE } from './load/diale
 import { ensureFileLimit, fileLimits } from './load/fd-limit.js';
 import { type IdleResult, runIdle } from './load/idle.js';
 import { type Cookies, fetchPage } from './load/page.js';
-import { sampleMemory } from './load/proc.js';
+import { machineText, sampleMemory } from './load/proc.js';
 import { RAW_DURABLE, RAW_STORM, renderReport } from './load/report.js';
 import { appSpec, buildApp, LOAD_SECRET, peerSpec, preparePeer, ROOT, rawSpec, ServerProcess } from './load/servers.js';
 import { latencyPlot } from './load/svg.js';
@@ -411,7 +411,7 @@ async function main(): Promise<void> {
         series.push(r);
         sweep[label] = series;
         if (rate === num('rate')) steady[label] = r;
-        log(`  ${label.padEnd(12)} ${String(rate).padStart(5)}/s → ${r.achieved.toFixed(0)}/s, p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, failed ${r.failed}, ${r.cpuUsPerEvent.toFixed(0)} µs CPU/event`);
+        log(`  ${label.padEnd(12)} ${String(rate).padStart(5)}/s → ${r.achieved.toFixed(0)}/s, p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, failed ${r.failed}, ${r.cpuUsPerEvent.toFixed(0)} µs CPU/event, machine ${machineText(r.machine)}`);
       }
     }
     await pool([...echoTabs, ...durableTabs], 500, (t) => t.close());

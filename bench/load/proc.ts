@@ -26,6 +26,47 @@ export function cpuSecondsOf(pid: number): number {
   return (utime + stime) / CLOCK_TICKS;
 }
 
+/** CPU time of the whole machine so far, all cores, in clock ticks (first line of `/proc/stat`). */
+export interface MachineTimes {
+  busy: number;
+  iowait: number;
+  steal: number;
+  total: number;
+}
+
+export function machineTimes(): MachineTimes {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = user + nice + system + irq + softirq;
+  return { busy, iowait, steal, total: busy + idle + iowait + steal };
+}
+
+/**
+ * How the machine spent its CPU time between two readings, in percent of all its cores: what
+ * else was running (busy includes the measured servers and the generator), waiting for the
+ * disk, and taken by the hypervisor. A run with much iowait or steal is a noisy run.
+ */
+export interface MachineShare {
+  busyPct: number;
+  iowaitPct: number;
+  stealPct: number;
+}
+
+export function machineShare(from: MachineTimes, to: MachineTimes): MachineShare {
+  const total = Math.max(1, to.total - from.total);
+  return {
+    busyPct: (100 * (to.busy - from.busy)) / total,
+    iowaitPct: (100 * (to.iowait - from.iowait)) / total,
+    stealPct: (100 * (to.steal - from.steal)) / total,
+  };
+}
+
+/** `busy 45%, iowait 3%, steal 0%` (of all cores). */
+export function machineText(m: MachineShare): string {
+  return `busy ${m.busyPct.toFixed(0)}%, iowait ${m.iowaitPct.toFixed(1)}%, steal ${m.stealPct.toFixed(1)}%`;
+}
+
 /** Memory of a server after two forced collections. */
 export interface MemorySample {
   rss: number;

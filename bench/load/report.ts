@@ -4,6 +4,7 @@
  */
 import type { CommitBaseline } from './baselines.js';
 import type { IdleResult } from './idle.js';
+import { machineText } from './proc.js';
 import { fmt, KB } from './stats.js';
 import type { StormResult } from './storm.js';
 import type { TrafficResult } from './traffic.js';
@@ -95,6 +96,7 @@ export function renderReport(r: LoadResults): string {
   if (so !== undefined || se !== undefined) {
     out.push(`\n**Round trip at a fixed rate** (${fmt(so?.offered ?? se?.offered ?? Number.NaN)} events/s in total, toggles; event sent → reply received)\n`);
     const us = (x: number | undefined) => `${fmt(x ?? Number.NaN)} µs`;
+    const mach = (t: TrafficResult | undefined) => (t?.machine === undefined ? 'n/a' : machineText(t.machine));
     out.push(
       table(
         ['figure', OURS, PEER, 'raw `ws` echo', 'ours ÷ raw', 'raw durable echo (SQLite commit, FULL)', 'ours ÷ durable', 'target'],
@@ -105,6 +107,7 @@ export function renderReport(r: LoadResults): string {
           ['max', ms(so?.latencyMs.max, 3), ms(sp?.latencyMs.max, 3), ms(se?.latencyMs.max, 3), ratio(so?.latencyMs.max, se?.latencyMs.max), ms(sd?.latencyMs.max, 3), ratio(so?.latencyMs.max, sd?.latencyMs.max), ''],
           ['server CPU per event', us(so?.cpuUsPerEvent), us(sp?.cpuUsPerEvent), us(se?.cpuUsPerEvent), ratio(so?.cpuUsPerEvent, se?.cpuUsPerEvent), us(sd?.cpuUsPerEvent), ratio(so?.cpuUsPerEvent, sd?.cpuUsPerEvent), ''],
           ['failed or unanswered', fmt(so?.failed ?? Number.NaN), fmt(sp?.failed ?? Number.NaN), fmt(se?.failed ?? Number.NaN), '', fmt(sd?.failed ?? Number.NaN), '', '0'],
+          ['machine during the window (all cores)', mach(so), mach(sp), mach(se), '', mach(sd), '', ''],
         ],
       ),
     );

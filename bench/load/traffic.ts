@@ -4,7 +4,7 @@
  * reply, and read the server's CPU time from /proc around the measured window.
  */
 import type { Reply } from './client.js';
-import { cpuSecondsOf, sleep } from './proc.js';
+import { cpuSecondsOf, type MachineShare, type MachineTimes, machineShare, machineTimes, sleep } from './proc.js';
 import { type Summary, summarize } from './stats.js';
 
 /** Something that sends one event and resolves with its reply. */
@@ -22,7 +22,11 @@ export interface TrafficResult {
   cpuUsPerEvent: number;
   /** Server CPU use over the window, in cores. */
   cpuCores: number;
+  /** The whole machine over the window: how busy, how much waiting for the disk, how much stolen. */
+  machine: MachineShare;
 }
+
+const NO_SHARE: MachineShare = { busyPct: Number.NaN, iowaitPct: Number.NaN, stealPct: Number.NaN };
 
 interface Window {
   latencies: number[];
@@ -36,8 +40,10 @@ async function measure(pid: number | null, warmupMs: number, durationMs: number,
   const windowStart = t0 + warmupMs;
   const windowEnd = t0 + warmupMs + durationMs;
   let cpuStart = Number.NaN;
+  let machineStart: MachineTimes | undefined;
   const cpuTimer = setTimeout(() => {
     if (pid !== null) cpuStart = cpuSecondsOf(pid);
+    machineStart = machineTimes();
   }, warmupMs);
   const inWindow = () => {
     const now = performance.now();
@@ -46,8 +52,9 @@ async function measure(pid: number | null, warmupMs: number, durationMs: number,
   await body(inWindow, w);
   clearTimeout(cpuTimer);
   const cpuEnd = pid === null ? Number.NaN : cpuSecondsOf(pid);
+  const machine = machineStart === undefined ? NO_SHARE : machineShare(machineStart, machineTimes());
   const seconds = Math.max(1e-9, (Math.min(performance.now(), windowEnd) - windowStart) / 1000);
-  return { w, seconds, cpu: cpuEnd - cpuStart };
+  return { w, seconds, cpu: cpuEnd - cpuStart, machine };
 }
 
 /**
@@ -56,7 +63,7 @@ async function measure(pid: number | null, warmupMs: number, durationMs: number,
  * to `drainMs` for late replies (a reply later than that counts as failed).
  */
 export async function openLoop(senders: readonly Sender[], rate: number, warmupMs: number, durationMs: number, pid: number | null, drainMs = 10_000): Promise<TrafficResult> {
-  const { w, seconds, cpu } = await measure(pid, warmupMs, durationMs, async (inWindow, w) => {
+  const { w, seconds, cpu, machine } = await measure(pid, warmupMs, durationMs, async (inWindow, w) => {
     const t0 = performance.now();
     const end = t0 + warmupMs + durationMs;
     let sent = 0;
@@ -101,6 +108,7 @@ export async function openLoop(senders: readonly Sender[], rate: number, warmupM
     failed: w.failed,
     cpuUsPerEvent: (cpu / Math.max(1, replied)) * 1e6,
     cpuCores: cpu / seconds,
+    machine,
   };
 }
 
@@ -110,7 +118,7 @@ export async function openLoop(senders: readonly Sender[], rate: number, warmupM
  */
 export async function closedLoop(senders: readonly Sender[], perSenderRate: number, warmupMs: number, durationMs: number, pid: number | null): Promise<TrafficResult> {
   const spacing = Number.isFinite(perSenderRate) ? 1000 / perSenderRate : 0;
-  const { w, seconds, cpu } = await measure(pid, warmupMs, durationMs, async (inWindow, w) => {
+  const { w, seconds, cpu, machine } = await measure(pid, warmupMs, durationMs, async (inWindow, w) => {
     const end = performance.now() + warmupMs + durationMs;
     await Promise.all(
       senders.map(async (send, i) => {
@@ -141,6 +149,7 @@ export async function closedLoop(senders: readonly Sender[], perSenderRate: numb
     failed: w.failed,
     cpuUsPerEvent: (cpu / Math.max(1, w.latencies.length)) * 1e6,
     cpuCores: cpu / seconds,
+    machine,
   };
 }
 
