@@ -90,7 +90,7 @@ export class LocalPubSub implements PubSub {
   async #deliver(topic: string, message: unknown, except: PubSubListener | undefined): Promise<void> {
     const current = this.#topics.get(topic);
     // No one to tell (a user with one tab making a change): no delivery turn at all.
-    if (current === undefined || (current instanceof Set ? false : current.listener === except)) return;
+    if (current === undefined || (!(current instanceof Set) && current.listener === except)) return;
     // Snapshot: subscribers added while delivering do not see this message.
     const subscriptions = current instanceof Set ? [...current] : [current];
     await Promise.resolve();

@@ -12,9 +12,10 @@
  * Group commit: writes submitted together go to the writer as one batch, applied in one
  * transaction and made durable by one fsync. An idle writer gets them as soon as the current
  * microtasks have run; while a batch is being committed, every write of the turn (or of a
- * configured window of a few milliseconds) gathers into the next one. Each write runs inside its own savepoint, so one write that fails (version
- * conflict, unknown todo, limit) is rolled back alone and the others still commit. Every
- * caller's promise settles only after the writer reports that the shared COMMIT returned.
+ * configured window of a few milliseconds) gathers into the next one. Each write runs inside
+ * its own savepoint, so one write that fails (version conflict, unknown todo, limit) is rolled
+ * back alone and the others still commit. Every caller's promise settles only after the
+ * writer reports that the shared COMMIT returned.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';

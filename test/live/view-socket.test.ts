@@ -55,6 +55,19 @@ describe('ViewSocketImpl', () => {
     live.unsubscribeAll();
     assert.equal(pubsub.subscriberCount('t'), 0);
   });
+  it('is a subscriber that publishFrom leaves out, and none in a dead render', async () => {
+    const pubsub = new LocalPubSub();
+    const got: string[] = [];
+    const dead = new ViewSocketImpl({ id: 'd', connected: false, pubsub, deliver: (m) => got.push(`d:${String(m)}`) });
+    assert.equal(dead.subscriber, null);
+    const acting = new ViewSocketImpl({ id: 'a', connected: true, pubsub, deliver: (m) => got.push(`a:${String(m)}`) });
+    const other = new ViewSocketImpl({ id: 'o', connected: true, pubsub, deliver: (m) => got.push(`o:${String(m)}`) });
+    acting.subscribe('t');
+    other.subscribe('t');
+    await pubsub.publishFrom(acting.subscriber!, 't', 'change');
+    assert.deepEqual(got, ['o:change']);
+  });
+
   it('keeps the other subscriptions in order when one in the middle is dropped', async () => {
     const pubsub = new LocalPubSub();
     const got: unknown[] = [];
