@@ -14,7 +14,9 @@
  *   idle    N users with 100 todos each: server RSS and heap per user, servers resident and
  *           after they stopped for idleness; users a 2 GiB node holds, from the slope
  *   steady  a fixed total event rate over users × tabs: round trip p50/p99/max, server CPU
- *           per event; swept over several rates for the plot
+ *           per event; swept over several rates for the plot, then the fixed rate again until
+ *           every server has `--repeats` windows of it, taken in turn with the baselines (the
+ *           figures are the medians of the windows)
  *   max     closed loop: durable events per second
  *   storm   every tab reconnects at once after a restart: activations per second, time to
  *           full service, cold activation one at a time
@@ -44,7 +46,7 @@ import { RAW_DURABLE, RAW_STORM, renderReport } from './load/report.js';
 import { appSpec, buildApp, LOAD_SECRET, peerSpec, preparePeer, ROOT, rawSpec, ServerProcess } from './load/servers.js';
 import { latencyPlot } from './load/svg.js';
 import { type StormResult, runStorm } from './load/storm.js';
-import { closedLoop, openLoop, quiesce, type Sender, type TrafficResult } from './load/traffic.js';
+import { closedLoop, medianOfWindows, openLoop, quiesce, type Sender, type TrafficResult } from './load/traffic.js';
 import { jarFor, newUserIds, openTab, pool, seedSqlite, seedThroughEvents, type UserTab } from './load/users.js';
 import { measureEvent, type WireSample } from './load/wire.js';
 
@@ -68,6 +70,7 @@ const { values: args } = parseArgs({
     tabs: { type: 'string', default: '1' },
     rate: { type: 'string', default: '2000' },
     rates: { type: 'string', default: '250,500,1000,2000,3000,4000' },
+    repeats: { type: 'string', default: '5' },
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     'max-users': { type: 'string', default: '1000' },
@@ -199,6 +202,8 @@ const results: Record<string, unknown> = {
 const idleResults: Record<string, IdleResult> = {};
 const sweep: Record<string, TrafficResult[]> = {};
 const steady: Record<string, TrafficResult> = {};
+/** Every window at the fixed rate (`--rate`), in the order taken; `steady` holds their medians. */
+const steadyWindows: Record<string, TrafficResult[]> = {};
 const max: Record<string, TrafficResult> = {};
 const storms: Record<string, StormResult> = {};
 const wire: Record<string, Record<string, WireSample | null>> = {};
@@ -395,10 +400,13 @@ async function main(): Promise<void> {
     const baselinePids = new Map([['raw ws echo', echo.pid], [RAW_DURABLE, durable.pid]]);
     log(`  echo frames: ${sizes.up} B up, ${sizes.down} B down (a toggle of ours)`);
     const saturated = new Set<string>();
+    const pidOfLabel = (label: string) => baselinePids.get(label) ?? pidOf(targets.find((t) => t.label === label) as Target);
+    const logWindow = (label: string, r: TrafficResult, note = '') =>
+      log(`  ${label.padEnd(12)} ${String(r.offered).padStart(5)}/s → ${r.achieved.toFixed(0)}/s, p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, failed ${r.failed}, ${r.cpuUsPerEvent.toFixed(0)} µs CPU/event, machine ${machineText(r.machine)}${note}`);
     for (const rate of rates) {
       for (const [label, s] of senders) {
         if (saturated.has(label)) continue;
-        const pid = baselinePids.get(label) ?? pidOf(targets.find((t) => t.label === label) as Target);
+        const pid = pidOfLabel(label);
         const r = await openLoop(s, rate, WARMUP_MS, DURATION_MS, pid);
         // Past the knee a server's backlog would spill into the next run: let it drain, and
         // offer it no more load once it fell behind.
@@ -410,9 +418,26 @@ async function main(): Promise<void> {
         const series = sweep[label] ?? [];
         series.push(r);
         sweep[label] = series;
-        if (rate === num('rate')) steady[label] = r;
-        log(`  ${label.padEnd(12)} ${String(rate).padStart(5)}/s → ${r.achieved.toFixed(0)}/s, p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, failed ${r.failed}, ${r.cpuUsPerEvent.toFixed(0)} µs CPU/event, machine ${machineText(r.machine)}`);
+        if (rate === num('rate')) steadyWindows[label] = [r];
+        logWindow(label, r);
       }
+    }
+    // The fixed rate again, every server in turn, until each has `--repeats` windows of it.
+    const fixed = num('rate');
+    for (let round = 2; round <= num('repeats'); round++) {
+      for (const [label, s] of senders) {
+        const windows = steadyWindows[label];
+        if (windows === undefined || saturated.has(label)) continue;
+        const pid = pidOfLabel(label);
+        const r = await openLoop(s, fixed, WARMUP_MS, DURATION_MS, pid);
+        await quiesce(pid);
+        windows.push(r);
+        logWindow(label, r, ` (window ${round} of ${num('repeats')})`);
+      }
+    }
+    for (const [label, windows] of Object.entries(steadyWindows)) steady[label] = medianOfWindows(windows);
+    if (num('repeats') > 1) {
+      for (const [label, r] of Object.entries(steady)) log(`  ${label.padEnd(12)} median of ${steadyWindows[label]?.length} windows at ${fixed}/s: p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms`);
     }
     await pool([...echoTabs, ...durableTabs], 500, (t) => t.close());
     await echo.stop();
@@ -639,7 +664,7 @@ async function runWire(t: Target, seeded: Map<number, SimUser> | null, sizes: re
 
 /** Writes the JSON, the Markdown tables and the plot, and prints the tables. */
 function writeResults(): void {
-  Object.assign(results, { loadavgEnd: loadavg(), seconds: (Date.now() - startedAt.getTime()) / 1000, idle: idleResults, sweep, steady, max, storms, wire });
+  Object.assign(results, { loadavgEnd: loadavg(), seconds: (Date.now() - startedAt.getTime()) / 1000, idle: idleResults, sweep, steady, steadyWindows, max, storms, wire });
   mkdirSync(dirname(args.out as string), { recursive: true });
   writeFileSync(args.out as string, `${JSON.stringify(results, null, 2)}\n`);
   const md = renderReport(results as never);

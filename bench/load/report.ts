@@ -20,7 +20,10 @@ export interface LoadResults {
   command: string;
   idle: Record<string, IdleResult>;
   sweep: Record<string, TrafficResult[]>;
+  /** At the fixed rate: the medians of `steadyWindows` (see `medianOfWindows`). */
   steady: Record<string, TrafficResult>;
+  /** Every window at the fixed rate, in the order taken (servers in turn). */
+  steadyWindows?: Record<string, TrafficResult[]>;
   max: Record<string, TrafficResult>;
   storms: Record<string, StormResult>;
   wire: Record<string, Record<string, WireSample | null>>;
@@ -94,9 +97,21 @@ export function renderReport(r: LoadResults): string {
   const se = r.steady[RAW];
   const sd = r.steady[RAW_DURABLE];
   if (so !== undefined || se !== undefined) {
-    out.push(`\n**Round trip at a fixed rate** (${fmt(so?.offered ?? se?.offered ?? Number.NaN)} events/s in total, toggles; event sent → reply received)\n`);
-    const us = (x: number | undefined) => `${fmt(x ?? Number.NaN)} µs`;
+    const windows = (label: string) => r.steadyWindows?.[label] ?? [];
+    const count = Math.max(...[OURS, PEER, RAW, RAW_DURABLE].map((l) => windows(l).length), 1);
+    const taken = count > 1 ? `; each figure the median of ${count} windows, the servers measured in turn` : '';
+    out.push(`\n**Round trip at a fixed rate** (${fmt(so?.offered ?? se?.offered ?? Number.NaN)} events/s in total, toggles; event sent → reply received${taken})\n`);
+    const us = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${fmt(x)} µs`);
     const mach = (t: TrafficResult | undefined) => (t?.machine === undefined ? 'n/a' : machineText(t.machine));
+    const each = (label: string, f: (t: TrafficResult) => string) => (windows(label).length === 0 ? 'n/a' : windows(label).map(f).join(', '));
+    const perWindow: string[][] =
+      count > 1
+        ? [
+            ['p50 of each window (ms)', ...[OURS, PEER, RAW].map((l) => each(l, (t) => fmt(t.latencyMs.p50, 3))), '', each(RAW_DURABLE, (t) => fmt(t.latencyMs.p50, 3)), '', ''],
+            ['p99 of each window (ms)', ...[OURS, PEER, RAW].map((l) => each(l, (t) => fmt(t.latencyMs.p99, 3))), '', each(RAW_DURABLE, (t) => fmt(t.latencyMs.p99, 3)), '', ''],
+            ['iowait / steal of each window (% of all cores)', ...[OURS, PEER, RAW].map((l) => each(l, (t) => `${t.machine.iowaitPct.toFixed(1)}/${t.machine.stealPct.toFixed(1)}`)), '', each(RAW_DURABLE, (t) => `${t.machine.iowaitPct.toFixed(1)}/${t.machine.stealPct.toFixed(1)}`), '', ''],
+          ]
+        : [];
     out.push(
       table(
         ['figure', OURS, PEER, 'raw `ws` echo', 'ours ÷ raw', 'raw durable echo (SQLite commit, FULL)', 'ours ÷ durable', 'target'],
@@ -107,7 +122,8 @@ export function renderReport(r: LoadResults): string {
           ['max', ms(so?.latencyMs.max, 3), ms(sp?.latencyMs.max, 3), ms(se?.latencyMs.max, 3), ratio(so?.latencyMs.max, se?.latencyMs.max), ms(sd?.latencyMs.max, 3), ratio(so?.latencyMs.max, sd?.latencyMs.max), ''],
           ['server CPU per event', us(so?.cpuUsPerEvent), us(sp?.cpuUsPerEvent), us(se?.cpuUsPerEvent), ratio(so?.cpuUsPerEvent, se?.cpuUsPerEvent), us(sd?.cpuUsPerEvent), ratio(so?.cpuUsPerEvent, sd?.cpuUsPerEvent), ''],
           ['failed or unanswered', fmt(so?.failed ?? Number.NaN), fmt(sp?.failed ?? Number.NaN), fmt(se?.failed ?? Number.NaN), '', fmt(sd?.failed ?? Number.NaN), '', '0'],
-          ['machine during the window (all cores)', mach(so), mach(sp), mach(se), '', mach(sd), '', ''],
+          [count > 1 ? 'machine during the windows (all cores, medians)' : 'machine during the window (all cores)', mach(so), mach(sp), mach(se), '', mach(sd), '', ''],
+          ...perWindow,
         ],
       ),
     );

@@ -5,7 +5,7 @@
  */
 import type { Reply } from './client.js';
 import { cpuSecondsOf, type MachineShare, type MachineTimes, machineShare, machineTimes, sleep } from './proc.js';
-import { type Summary, summarize } from './stats.js';
+import { quantile, type Summary, summarize } from './stats.js';
 
 /** Something that sends one event and resolves with its reply. */
 export type Sender = () => Promise<Reply>;
@@ -150,6 +150,27 @@ export async function closedLoop(senders: readonly Sender[], perSenderRate: numb
     cpuUsPerEvent: (cpu / Math.max(1, w.latencies.length)) * 1e6,
     cpuCores: cpu / seconds,
     machine,
+  };
+}
+
+/**
+ * Several windows of the same offered load as one figure: the median of each window's figure
+ * (the largest of their maxima; failures summed). On a shared machine one window can land in a
+ * slow spell of the host or the disk; the median of windows taken in turn with the baselines is
+ * the figure that says what the server does, and the windows themselves say how much it moved.
+ */
+export function medianOfWindows(windows: readonly TrafficResult[]): TrafficResult {
+  const mid = (f: (t: TrafficResult) => number) => quantile(windows.map(f), 0.5);
+  let max = Number.NaN;
+  for (const w of windows) if (!(w.latencyMs.max <= max)) max = w.latencyMs.max;
+  return {
+    offered: mid((t) => t.offered),
+    achieved: mid((t) => t.achieved),
+    latencyMs: { n: windows.reduce((n, t) => n + t.latencyMs.n, 0), p50: mid((t) => t.latencyMs.p50), p99: mid((t) => t.latencyMs.p99), max },
+    failed: windows.reduce((n, t) => n + t.failed, 0),
+    cpuUsPerEvent: mid((t) => t.cpuUsPerEvent),
+    cpuCores: mid((t) => t.cpuCores),
+    machine: { busyPct: mid((t) => t.machine.busyPct), iowaitPct: mid((t) => t.machine.iowaitPct), stealPct: mid((t) => t.machine.stealPct) },
   };
 }
 
