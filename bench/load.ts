@@ -42,7 +42,7 @@ import { ensureFileLimit, fileLimits } from './load/fd-limit.js';
 import { type IdleResult, runIdle } from './load/idle.js';
 import { type Cookies, fetchPage } from './load/page.js';
 import { machineText, sampleMemory } from './load/proc.js';
-import { RAW_DURABLE, RAW_STORM, renderReport } from './load/report.js';
+import { RAW_DURABLE, RAW_DURABLE_THREAD, RAW_STORM, renderReport } from './load/report.js';
 import { appSpec, buildApp, LOAD_SECRET, peerSpec, preparePeer, ROOT, rawSpec, ServerProcess } from './load/servers.js';
 import { latencyPlot } from './load/svg.js';
 import { type StormResult, runStorm } from './load/storm.js';
@@ -397,7 +397,13 @@ async function main(): Promise<void> {
     await durable.start();
     const durableTabs = await rawTabsOf(durable);
     senders.set(RAW_DURABLE, echoSenders(durableTabs, sizes.up));
-    const baselinePids = new Map([['raw ws echo', echo.pid], [RAW_DURABLE, durable.pid]]);
+    // And with its commits on a worker thread, scheduled as our store schedules them.
+    const threaded = new ServerProcess(await rawSpec(workDir, sizes.down, join(mkdtempSync(join(workDir, 'sqlite-')), 'durable-echo.db'), true));
+    servers.push(threaded);
+    await threaded.start();
+    const threadedTabs = await rawTabsOf(threaded);
+    senders.set(RAW_DURABLE_THREAD, echoSenders(threadedTabs, sizes.up));
+    const baselinePids = new Map([['raw ws echo', echo.pid], [RAW_DURABLE, durable.pid], [RAW_DURABLE_THREAD, threaded.pid]]);
     log(`  echo frames: ${sizes.up} B up, ${sizes.down} B down (a toggle of ours)`);
     const saturated = new Set<string>();
     const pidOfLabel = (label: string) => baselinePids.get(label) ?? pidOf(targets.find((t) => t.label === label) as Target);
@@ -439,9 +445,10 @@ async function main(): Promise<void> {
     if (num('repeats') > 1) {
       for (const [label, r] of Object.entries(steady)) log(`  ${label.padEnd(12)} median of ${steadyWindows[label]?.length} windows at ${fixed}/s: p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms`);
     }
-    await pool([...echoTabs, ...durableTabs], 500, (t) => t.close());
+    await pool([...echoTabs, ...durableTabs, ...threadedTabs], 500, (t) => t.close());
     await echo.stop();
     await durable.stop();
+    await threaded.stop();
     // The fsync a durable acknowledgement waits for moves from hour to hour on a shared disk:
     // measured here so the fixed-rate figures can be read against it.
     const b = sqliteSingleCommit(mkdtempSync(join(workDir, 'sqlite-')), 2);
@@ -671,7 +678,7 @@ function writeResults(): void {
   writeFileSync(args.md as string, md);
   log(`\n${md}`);
   if (Object.keys(sweep).length > 0) {
-    const colors: Record<string, string> = { 'todo-live': '#1f6fd1', liveviewjs: '#e07b00', 'raw ws echo': '#777', [RAW_DURABLE]: '#2a2' };
+    const colors: Record<string, string> = { 'todo-live': '#1f6fd1', liveviewjs: '#e07b00', 'raw ws echo': '#777', [RAW_DURABLE]: '#2a2', [RAW_DURABLE_THREAD]: '#8a2be2' };
     const svg = latencyPlot(
       `Round trip vs offered load (${num('steady-users')} users, ${cpus().length} cores, load ${loadavg()[0]?.toFixed(1)})`,
       Object.entries(sweep).map(([label, rs]) => ({ label, color: colors[label] ?? '#2a2', points: rs.map((r) => ({ x: r.offered, p50: r.latencyMs.p50, p99: r.latencyMs.p99 })) })),

@@ -39,6 +39,8 @@ export const RAW_STORM = 'raw ws';
 const RAW = 'raw ws echo';
 /** The echo acknowledged after a SQLite commit (WAL, FULL): the floor for a durable round trip. */
 export const RAW_DURABLE = 'raw durable echo';
+/** The same echo with its commits on a worker thread: the floor for a server whose event loop never waits for the disk. */
+export const RAW_DURABLE_THREAD = 'raw durable echo, thread';
 
 const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
 const table = (head: readonly string[], rows: readonly (readonly string[])[]) =>
@@ -96,34 +98,58 @@ export function renderReport(r: LoadResults): string {
   const sp = r.steady[PEER];
   const se = r.steady[RAW];
   const sd = r.steady[RAW_DURABLE];
+  const st = r.steady[RAW_DURABLE_THREAD];
   if (so !== undefined || se !== undefined) {
     const windows = (label: string) => r.steadyWindows?.[label] ?? [];
-    const count = Math.max(...[OURS, PEER, RAW, RAW_DURABLE].map((l) => windows(l).length), 1);
+    const count = Math.max(...[OURS, PEER, RAW, RAW_DURABLE, RAW_DURABLE_THREAD].map((l) => windows(l).length), 1);
     const taken = count > 1 ? `; each figure the median of ${count} windows, the servers measured in turn` : '';
     out.push(`\n**Round trip at a fixed rate** (${fmt(so?.offered ?? se?.offered ?? Number.NaN)} events/s in total, toggles; event sent → reply received${taken})\n`);
     const us = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${fmt(x)} µs`);
     const mach = (t: TrafficResult | undefined) => (t?.machine === undefined ? 'n/a' : machineText(t.machine));
+    /** One row: ours, the peer, then each baseline with ours ÷ it, then the target. */
+    const line = (name: string, f: (t: TrafficResult | undefined) => string, g?: (t: TrafficResult | undefined) => number | undefined, target = '') => [
+      name,
+      f(so),
+      f(sp),
+      f(se),
+      g === undefined ? '' : ratio(g(so), g(se)),
+      f(sd),
+      g === undefined ? '' : ratio(g(so), g(sd)),
+      f(st),
+      g === undefined ? '' : ratio(g(so), g(st)),
+      target,
+    ];
     const each = (label: string, f: (t: TrafficResult) => string) => (windows(label).length === 0 ? 'n/a' : windows(label).map(f).join(', '));
-    const perWindow: string[][] =
-      count > 1
-        ? [
-            ['p50 of each window (ms)', ...[OURS, PEER, RAW].map((l) => each(l, (t) => fmt(t.latencyMs.p50, 3))), '', each(RAW_DURABLE, (t) => fmt(t.latencyMs.p50, 3)), '', ''],
-            ['p99 of each window (ms)', ...[OURS, PEER, RAW].map((l) => each(l, (t) => fmt(t.latencyMs.p99, 3))), '', each(RAW_DURABLE, (t) => fmt(t.latencyMs.p99, 3)), '', ''],
-            ['iowait / steal of each window (% of all cores)', ...[OURS, PEER, RAW].map((l) => each(l, (t) => `${t.machine.iowaitPct.toFixed(1)}/${t.machine.stealPct.toFixed(1)}`)), '', each(RAW_DURABLE, (t) => `${t.machine.iowaitPct.toFixed(1)}/${t.machine.stealPct.toFixed(1)}`), '', ''],
-          ]
-        : [];
+    const perWindow = (name: string, f: (t: TrafficResult) => string) => [
+      name,
+      each(OURS, f),
+      each(PEER, f),
+      each(RAW, f),
+      '',
+      each(RAW_DURABLE, f),
+      '',
+      each(RAW_DURABLE_THREAD, f),
+      '',
+      '',
+    ];
     out.push(
       table(
-        ['figure', OURS, PEER, 'raw `ws` echo', 'ours ÷ raw', 'raw durable echo (SQLite commit, FULL)', 'ours ÷ durable', 'target'],
+        ['figure', OURS, PEER, 'raw `ws` echo', 'ours ÷ raw', 'raw durable echo (SQLite commit on the event loop, FULL)', 'ours ÷ it', 'raw durable echo, commit on a worker thread', 'ours ÷ it', 'target'],
         [
-          ['achieved events/s', fmt(so?.achieved ?? Number.NaN), fmt(sp?.achieved ?? Number.NaN), fmt(se?.achieved ?? Number.NaN), '', fmt(sd?.achieved ?? Number.NaN), '', ''],
-          ['p50', ms(so?.latencyMs.p50), ms(sp?.latencyMs.p50), ms(se?.latencyMs.p50), ratio(so?.latencyMs.p50, se?.latencyMs.p50), ms(sd?.latencyMs.p50), ratio(so?.latencyMs.p50, sd?.latencyMs.p50), '≤ 1 ms'],
-          ['p99', ms(so?.latencyMs.p99), ms(sp?.latencyMs.p99), ms(se?.latencyMs.p99), ratio(so?.latencyMs.p99, se?.latencyMs.p99), ms(sd?.latencyMs.p99), ratio(so?.latencyMs.p99, sd?.latencyMs.p99), '≤ 1.5× raw'],
-          ['max', ms(so?.latencyMs.max, 3), ms(sp?.latencyMs.max, 3), ms(se?.latencyMs.max, 3), ratio(so?.latencyMs.max, se?.latencyMs.max), ms(sd?.latencyMs.max, 3), ratio(so?.latencyMs.max, sd?.latencyMs.max), ''],
-          ['server CPU per event', us(so?.cpuUsPerEvent), us(sp?.cpuUsPerEvent), us(se?.cpuUsPerEvent), ratio(so?.cpuUsPerEvent, se?.cpuUsPerEvent), us(sd?.cpuUsPerEvent), ratio(so?.cpuUsPerEvent, sd?.cpuUsPerEvent), ''],
-          ['failed or unanswered', fmt(so?.failed ?? Number.NaN), fmt(sp?.failed ?? Number.NaN), fmt(se?.failed ?? Number.NaN), '', fmt(sd?.failed ?? Number.NaN), '', '0'],
-          [count > 1 ? 'machine during the windows (all cores, medians)' : 'machine during the window (all cores)', mach(so), mach(sp), mach(se), '', mach(sd), '', ''],
-          ...perWindow,
+          line('achieved events/s', (t) => fmt(t?.achieved ?? Number.NaN)),
+          line('p50', (t) => ms(t?.latencyMs.p50), (t) => t?.latencyMs.p50, '≤ 1 ms'),
+          line('p99', (t) => ms(t?.latencyMs.p99), (t) => t?.latencyMs.p99, '≤ 1.5× raw'),
+          line('max', (t) => ms(t?.latencyMs.max), (t) => t?.latencyMs.max),
+          line('server CPU per event', (t) => us(t?.cpuUsPerEvent), (t) => t?.cpuUsPerEvent),
+          line('failed or unanswered', (t) => fmt(t?.failed ?? Number.NaN), undefined, '0'),
+          line(count > 1 ? 'machine during the windows (all cores, medians)' : 'machine during the window (all cores)', mach),
+          ...(count > 1
+            ? [
+                perWindow('p50 of each window (ms)', (t) => fmt(t.latencyMs.p50, 3)),
+                perWindow('p99 of each window (ms)', (t) => fmt(t.latencyMs.p99, 3)),
+                perWindow('iowait / steal of each window (% of all cores)', (t) => `${t.machine.iowaitPct.toFixed(1)}/${t.machine.stealPct.toFixed(1)}`),
+              ]
+            : []),
         ],
       ),
     );

@@ -208,16 +208,22 @@ export async function peerSpec(workDir: string, peerDir: string): Promise<Server
 
 /** The raw `ws` server of the baselines. */
 /** The bare `ws` server; with `durableDb`, its echo waits for a SQLite commit of each frame. */
-export async function rawSpec(workDir: string, replyBytes: number, durableDb?: string): Promise<ServerSpec> {
+export async function rawSpec(workDir: string, replyBytes: number, durableDb?: string, commitOnThread = false): Promise<ServerSpec> {
   const port = await freePort();
+  const name = durableDb === undefined ? 'raw ws' : commitOnThread ? 'raw durable ws thread' : 'raw durable ws';
   return {
-    name: durableDb === undefined ? 'raw ws' : 'raw durable ws',
+    name,
     args: [new URL('./raw-ws-server.mjs', import.meta.url).pathname],
     cwd: ROOT,
-    env: { PORT: String(port), REPLY_BYTES: String(replyBytes), ...(durableDb === undefined ? {} : { DURABLE_DB: durableDb }) },
+    env: {
+      PORT: String(port),
+      REPLY_BYTES: String(replyBytes),
+      ...(durableDb === undefined ? {} : { DURABLE_DB: durableDb }),
+      ...(commitOnThread ? { DURABLE_THREAD: '1' } : {}),
+    },
     port,
     readyPath: null,
-    logFile: join(workDir, durableDb === undefined ? 'raw-ws.log' : 'raw-durable-ws.log'),
+    logFile: join(workDir, `${name.replaceAll(' ', '-')}.log`),
     statsFile: join(workDir, `raw-ws-${port}.stats.json`),
   };
 }
