@@ -12,6 +12,23 @@ export function applyCommitted(list: TodoList, mutation: Mutation, result: Mutat
   return { userId: list.userId, version: result.version, todos };
 }
 
+/**
+ * `todos` with the todo `id` replaced by `change(todo)`: one copy of the array, not a callback per
+ * todo (this runs for every change, at thousands per second). The same array when the todo is
+ * absent or `change` returns it as it is. Todos are built as literals: on Node 20 a spread with
+ * more keys after it takes V8's slow path (~1.5 µs against ~50 ns).
+ */
+function replaceOne(todos: readonly Todo[], id: number, change: (todo: Todo) => Todo): readonly Todo[] {
+  const i = todos.findIndex((t) => t.id === id);
+  if (i < 0) return todos;
+  const before = todos[i] as Todo;
+  const after = change(before);
+  if (after === before) return todos;
+  const next = todos.slice();
+  next[i] = after;
+  return next;
+}
+
 function nextTodos(todos: readonly Todo[], m: Mutation, result: MutationResult): readonly Todo[] {
   switch (m.kind) {
     case 'add': {
@@ -21,13 +38,13 @@ function nextTodos(todos: readonly Todo[], m: Mutation, result: MutationResult):
       return [...todos, todo];
     }
     case 'toggle':
-      return todos.map((t) => (t.id === m.id ? { ...t, completed: !t.completed } : t));
+      return replaceOne(todos, m.id, (t) => ({ id: t.id, title: t.title, completed: !t.completed }));
     case 'set_completed':
-      return todos.map((t) => (t.id === m.id && t.completed !== m.completed ? { ...t, completed: m.completed } : t));
+      return replaceOne(todos, m.id, (t) => (t.completed === m.completed ? t : { id: t.id, title: t.title, completed: m.completed }));
     case 'set_all_completed':
-      return todos.map((t) => (t.completed !== m.completed ? { ...t, completed: m.completed } : t));
+      return todos.map((t) => (t.completed !== m.completed ? { id: t.id, title: t.title, completed: m.completed } : t));
     case 'rename':
-      return todos.map((t) => (t.id === m.id ? { ...t, title: m.title } : t));
+      return replaceOne(todos, m.id, (t) => ({ id: t.id, title: m.title, completed: t.completed }));
     case 'delete':
       return todos.filter((t) => t.id !== m.id);
     case 'clear_completed':

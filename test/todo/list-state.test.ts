@@ -68,4 +68,30 @@ describe('applyCommitted', () => {
     assert.equal(next.todos[0], list.todos[0], 'an unchanged todo is the same object');
     assert.equal(next.version, 4);
   });
+
+  it('copies the list once for a change of one todo and shares every other todo', () => {
+    const todos = [1, 2, 3].map((id) => ({ id, title: `t${id}`, completed: false }));
+    const list: TodoList = { userId: 'u', version: 1, todos };
+    const result = { userId: 'u', version: 2, duplicate: false, affected: 1 };
+    for (const mutation of [
+      { kind: 'toggle', id: 2 },
+      { kind: 'set_completed', id: 2, completed: true },
+      { kind: 'rename', id: 2, title: 'renamed' },
+    ] as const) {
+      const next = applyCommitted(list, mutation, result);
+      assert.notEqual(next.todos, todos, `${mutation.kind}: a new array, the old one untouched`);
+      assert.deepEqual(todos[1], { id: 2, title: 't2', completed: false }, `${mutation.kind}: the old todo untouched`);
+      assert.equal(next.todos[0], todos[0]);
+      assert.equal(next.todos[2], todos[2]);
+    }
+  });
+
+  it('keeps the same array when the change touches nothing (the todo is gone, or already so)', () => {
+    const todos = [{ id: 1, title: 'a', completed: true }];
+    const list: TodoList = { userId: 'u', version: 1, todos };
+    const result = { userId: 'u', version: 2, duplicate: false, affected: 0 };
+    assert.equal(applyCommitted(list, { kind: 'set_completed', id: 1, completed: true }, result).todos, todos);
+    assert.equal(applyCommitted(list, { kind: 'toggle', id: 9 }, result).todos, todos);
+    assert.equal(applyCommitted(list, { kind: 'rename', id: 9, title: 'x' }, result).todos, todos);
+  });
 });
