@@ -206,8 +206,10 @@ export async function peerSpec(workDir: string, peerDir: string): Promise<Server
   };
 }
 
-/** The raw `ws` server of the baselines. */
-/** The bare `ws` server; with `durableDb`, its echo waits for a SQLite commit of each frame. */
+/**
+ * The bare `ws` server of the baselines; with `durableDb`, its echo waits for a SQLite commit of
+ * each frame, made on its event loop, or on a worker thread with `commitOnThread`.
+ */
 export async function rawSpec(workDir: string, replyBytes: number, durableDb?: string, commitOnThread = false): Promise<ServerSpec> {
   const port = await freePort();
   const name = durableDb === undefined ? 'raw ws' : commitOnThread ? 'raw durable ws thread' : 'raw durable ws';
