@@ -464,7 +464,7 @@ async function main(): Promise<void> {
       const r = await closedLoop(s, t.dialect.eventsPerSocketPerSecond, WARMUP_MS, DURATION_MS * 2, pidOf(t));
       await quiesce(pidOf(t));
       max[t.label] = r;
-      log(`  ${t.label.padEnd(12)} ${r.achieved.toFixed(0)} events/s, p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(1)} ms, failed ${r.failed}, ${r.cpuCores.toFixed(2)} cores`);
+      log(`  ${t.label.padEnd(12)} ${r.achieved.toFixed(0)} events/s, p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(1)} ms, failed ${r.failed}, ${r.cpuCores.toFixed(2)} cores; machine ${machineText(r.machine)}`);
     }
     const dir = mkdtempSync(join(workDir, 'sqlite-'));
     const b = sqliteSingleCommit(dir, 4);
@@ -490,7 +490,7 @@ async function main(): Promise<void> {
       const r = await runStorm(tabs, t.url, disrupt, () => pidOf(t), { cold: Math.min(num('cold'), Math.floor(tabs.length / 10)), concurrency: num('storm-concurrency') });
       storms[t.label] = r;
       log(`  cold join one at a time: p50 ${r.coldJoinMs.p50.toFixed(2)} ms, p99 ${r.coldJoinMs.p99.toFixed(2)} ms (${r.coldJoinMs.n})`);
-      log(`  storm: ${r.users} tabs back in ${(r.fullServiceMs / 1000).toFixed(2)} s → ${r.activationsPerSecond.toFixed(0)} activations/s; join p50 ${r.joinMs.p50.toFixed(1)} ms, p99 ${r.joinMs.p99.toFixed(1)} ms; retries ${r.retries}, failed ${r.failed}`);
+      log(`  storm: ${r.users} tabs back in ${(r.fullServiceMs / 1000).toFixed(2)} s → ${r.activationsPerSecond.toFixed(0)} activations/s; join p50 ${r.joinMs.p50.toFixed(1)} ms, p99 ${r.joinMs.p99.toFixed(1)} ms; retries ${r.retries}, failed ${r.failed}; machine ${machineText(r.machine)}`);
     }
     // What the machine does at all: a bare `ws` server restarted under as many tabs, each
     // rejoin answered with a frame as large as our mount of 100 todos.
@@ -512,7 +512,7 @@ async function main(): Promise<void> {
       { cold: Math.min(num('cold'), Math.floor(rawTabs.length / 10)), concurrency: num('storm-concurrency') },
     );
     storms[RAW_STORM] = r;
-    log(`  cold join one at a time: p50 ${r.coldJoinMs.p50.toFixed(2)} ms; storm: ${r.activationsPerSecond.toFixed(0)} activations/s, ${r.cpuCores.toFixed(2)} cores`);
+    log(`  cold join one at a time: p50 ${r.coldJoinMs.p50.toFixed(2)} ms; storm: ${r.activationsPerSecond.toFixed(0)} activations/s, ${r.cpuCores.toFixed(2)} cores; machine ${machineText(r.machine)}`);
     await pool(rawTabs, 500, (tab) => tab.close());
     await raw.stop();
   }

@@ -214,6 +214,7 @@ export function renderReport(r: LoadResults): string {
           ['round trip p50 / p99', `${ms(mo?.latencyMs.p50)} / ${ms(mo?.latencyMs.p99)}`, `${ms(mp?.latencyMs.p50)} / ${ms(mp?.latencyMs.p99)}`, `${fmt((b?.commitUs.p50 ?? Number.NaN) / 1000)} / ${fmt((b?.commitUs.p99 ?? Number.NaN) / 1000)} ms`, '', ''],
           ['server CPU', `${fmt(mo?.cpuCores ?? Number.NaN)} cores`, `${fmt(mp?.cpuCores ?? Number.NaN)} cores`, '', '', ''],
           ['failed', fmt(mo?.failed ?? Number.NaN), fmt(mp?.failed ?? Number.NaN), '', '', '0'],
+          ['machine during the window (all cores)', mo?.machine === undefined ? 'n/a' : machineText(mo.machine), mp?.machine === undefined ? 'n/a' : machineText(mp.machine), '', '', ''],
         ],
       ),
     );
@@ -235,6 +236,7 @@ export function renderReport(r: LoadResults): string {
           ['join round trip in the storm, p50 / p99', `${ms(to?.joinMs.p50)} / ${ms(to?.joinMs.p99)}`, `${ms(tp?.joinMs.p50)} / ${ms(tp?.joinMs.p99)}`, `${ms(tr?.joinMs.p50)} / ${ms(tr?.joinMs.p99)}`, '', ''],
           ['retries / failed', `${to?.retries ?? 'n/a'} / ${to?.failed ?? 'n/a'}`, `${tp?.retries ?? 'n/a'} / ${tp?.failed ?? 'n/a'}`, `${tr?.retries ?? 'n/a'} / ${tr?.failed ?? 'n/a'}`, '', '0'],
           ['server CPU during the storm', `${fmt(to?.cpuCores ?? Number.NaN)} cores`, `${fmt(tp?.cpuCores ?? Number.NaN)} cores`, `${fmt(tr?.cpuCores ?? Number.NaN)} cores`, '', ''],
+          ['machine during the storm (all cores)', ...[to, tp, tr].map((x) => (x?.machine === undefined ? 'n/a' : machineText(x.machine))), '', ''],
         ],
       ),
     );

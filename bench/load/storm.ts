@@ -5,7 +5,7 @@
  * activation on an otherwise quiet server; the rest rejoin all together.
  */
 import type { LiveTab } from './client.js';
-import { cpuSecondsOf, sleep } from './proc.js';
+import { cpuSecondsOf, type MachineShare, machineShare, machineTimes, sleep } from './proc.js';
 import { type Summary, summarize } from './stats.js';
 import { pool } from './users.js';
 
@@ -24,6 +24,8 @@ export interface StormResult {
   retries: number;
   failed: number;
   cpuCores: number;
+  /** The whole machine during the storm: a storm on a host that steals time is a slower storm. */
+  machine: MachineShare;
 }
 
 async function rejoin(tab: LiveTab, baseUrl: string): Promise<{ openMs: number; joinMs: number }> {
@@ -54,6 +56,7 @@ export async function runStorm(
   const storm = tabs.slice(options.cold);
   const p = pid();
   const cpuStart = p === null ? Number.NaN : cpuSecondsOf(p);
+  const machineStart = machineTimes();
   const reconnect: number[] = [];
   const joins: number[] = [];
   let retries = 0;
@@ -80,6 +83,7 @@ export async function runStorm(
   });
   const fullServiceMs = lastDone - t0;
   const cpu = p === null ? Number.NaN : cpuSecondsOf(p) - cpuStart;
+  const machine = machineShare(machineStart, machineTimes());
   return {
     coldJoinMs: summarize(coldJoins),
     users: storm.length,
@@ -90,5 +94,6 @@ export async function runStorm(
     retries,
     failed,
     cpuCores: cpu / (fullServiceMs / 1000),
+    machine,
   };
 }
