@@ -16,7 +16,9 @@
  *   steady  a fixed total event rate over users × tabs: round trip p50/p99/max, server CPU
  *           per event; swept over several rates for the plot, then the fixed rate again until
  *           every server has `--repeats` windows of it, taken in turn with the baselines (the
- *           figures are the medians of the windows)
+ *           figures are the medians of the windows); with `--draft-share F`, that share of
+ *           the events are keystrokes in the new-todo field (which store nothing) instead of
+ *           toggles, and the round trips of each kind are reported apart
  *   max     closed loop: durable events per second
  *   storm   every tab reconnects at once after a restart: activations per second, time to
  *           full service, cold activation one at a time
@@ -37,7 +39,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sqliteSingleCommit } from './load/baselines.js';
 import { LiveTab, sourceAddresses } from './load/client.js';
-import { type Dialect, detectDialect, LIVEVIEWJS, TODO_LIVE } from './load/dialect.js';
+import { type Dialect, detectDialect, type EventPayload, LIVEVIEWJS, TODO_LIVE } from './load/dialect.js';
 import { ensureFileLimit, fileLimits } from './load/fd-limit.js';
 import { type IdleResult, runIdle } from './load/idle.js';
 import { type Cookies, fetchPage } from './load/page.js';
@@ -71,6 +73,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '2000' },
     rates: { type: 'string', default: '250,500,1000,2000,3000,4000' },
     repeats: { type: 'string', default: '5' },
+    'draft-share': { type: 'string', default: '0' },
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     'max-users': { type: 'string', default: '1000' },
@@ -381,7 +384,9 @@ async function main(): Promise<void> {
     servers.push(raw);
     await raw.start();
     const senders = new Map<string, Sender[]>();
-    for (const t of targets) senders.set(t.label, toggleSenders(t, (await tabsFor(t, steadyUsers)).slice(0, steadyUsers * tabsPerUser)));
+    const draftShare = num('draft-share');
+    if (draftShare > 1) throw new Error(`--draft-share: expected a share from 0 to 1, got ${draftShare}`);
+    for (const t of targets) senders.set(t.label, mixedSenders(t, (await tabsFor(t, steadyUsers)).slice(0, steadyUsers * tabsPerUser), draftShare));
     // The echo's frames are as large as a toggle of ours and its reply.
     const sizes = await toggleSizes(ours, trafficTabs.get(ours) ?? []);
     await raw.stop();
@@ -555,6 +560,27 @@ function toggleSenders(t: Target, tabs: readonly UserTab[]): Sender[] {
     const payload = t.dialect.toggle(todo);
     todo.completed = !todo.completed;
     return u.tab.push(payload);
+  });
+}
+
+/** What the generator types into the new-todo field, a character per keystroke. */
+const TYPED = 'Water the plants on the balcony';
+
+/**
+ * Toggles, and with probability `draftShare` a keystroke in the new-todo field instead (where
+ * the page reports typing), each reply tagged with its kind when the load is mixed.
+ */
+function mixedSenders(t: Target, tabs: readonly UserTab[], draftShare: number): Sender[] {
+  const toggles = toggleSenders(t, tabs);
+  if (draftShare <= 0 || t.dialect.draft('') === null) return toggles;
+  return tabs.map((u, i) => {
+    let typed = 0;
+    const toggle = toggles[i] as Sender;
+    return () => {
+      if (Math.random() >= draftShare) return toggle().then((r) => ({ ...r, kind: 'toggle' }));
+      typed = (typed % TYPED.length) + 1;
+      return u.tab.push(t.dialect.draft(TYPED.slice(0, typed)) as EventPayload).then((r) => ({ ...r, kind: 'draft' }));
+    };
   });
 }
 

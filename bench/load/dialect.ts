@@ -27,6 +27,11 @@ export interface Dialect {
   edit(id: number): EventPayload;
   /** Enter in the edit field. */
   save(id: number, title: string): EventPayload;
+  /**
+   * A keystroke in the new-todo field (`phx-change`): what the field holds now. Null where the
+   * page does not report typing (the peer's form has no `phx-change`).
+   */
+  draft(title: string): EventPayload | null;
 }
 
 /** Operation ids are 96 random bits, url-safe, like the ones our server mints into forms. */
@@ -42,6 +47,9 @@ export const TODO_LIVE: Dialect = {
   destroy: (id) => ({ type: 'click', event: 'destroy', value: { value: String(id) } }),
   edit: (id) => ({ type: 'hook', event: 'edit', value: { id: String(id) } }),
   save: (_id, title) => ({ type: 'form', event: 'save', value: new URLSearchParams({ op: op(), title }).toString(), meta: {} }),
+  // The client sends the form's fields and which one changed; the form's operation id is left
+  // out, which the page accepts (it keeps the one it rendered).
+  draft: (title) => ({ type: 'form', event: 'draft', value: new URLSearchParams({ _target: 'title', title }).toString(), meta: {} }),
 };
 
 export const LIVEVIEWJS: Dialect = {
@@ -53,6 +61,7 @@ export const LIVEVIEWJS: Dialect = {
   destroy: (id) => ({ type: 'click', event: 'destroy', value: { id: String(id), value: '' } }),
   edit: (id) => ({ type: 'hook', event: 'edit', value: { id: String(id) } }),
   save: (id, title) => ({ type: 'hook', event: 'save', value: { id: String(id), title } }),
+  draft: () => null,
 };
 
 /** Tells the apps apart by their new-todo form: ours reports drafts with `phx-change="draft"`. */

@@ -162,6 +162,9 @@ export function renderReport(r: LoadResults): string {
           line('achieved events/s', (t) => fmt(t?.achieved ?? Number.NaN)),
           line('p50', (t) => ms(t?.latencyMs.p50), (t) => t?.latencyMs.p50, '≤ 1 ms'),
           line('p99', (t) => ms(t?.latencyMs.p99), (t) => t?.latencyMs.p99, '≤ 1.5× raw'),
+          ...Object.keys(so?.byKind ?? {}).map((kind) =>
+            line(`p50 / p99 of the ${kind} events`, (t) => (t?.byKind?.[kind] === undefined ? '' : `${ms(t.byKind[kind].p50)} / ${ms(t.byKind[kind].p99)} (${fmt(t.byKind[kind].n, 6)})`)),
+          ),
           line('max', (t) => ms(t?.latencyMs.max), (t) => t?.latencyMs.max),
           line('server CPU per event', (t) => us(t?.cpuUsPerEvent), (t) => t?.cpuUsPerEvent),
           line('failed or unanswered', (t) => fmt(t?.failed ?? Number.NaN), undefined, '0'),

@@ -7,8 +7,8 @@ import type { Reply } from './client.js';
 import { cpuSecondsOf, type MachineShare, type MachineTimes, machineShare, machineTimes, sleep } from './proc.js';
 import { quantile, type Summary, summarize } from './stats.js';
 
-/** Something that sends one event and resolves with its reply. */
-export type Sender = () => Promise<Reply>;
+/** Something that sends one event and resolves with its reply, and what kind of event it sent. */
+export type Sender = () => Promise<Reply & { kind?: string }>;
 
 export interface TrafficResult {
   /** Events per second asked for (open loop) or NaN (closed loop). */
@@ -24,18 +24,21 @@ export interface TrafficResult {
   cpuCores: number;
   /** The whole machine over the window: how busy, how much waiting for the disk, how much stolen. */
   machine: MachineShare;
+  /** Round trips by kind of event, when the senders said which (a mixed load). */
+  byKind?: Record<string, Summary>;
 }
 
 const NO_SHARE: MachineShare = { busyPct: Number.NaN, iowaitPct: Number.NaN, stealPct: Number.NaN };
 
 interface Window {
   latencies: number[];
+  byKind: Map<string, number[]>;
   failed: number;
 }
 
 /** What a loop measured between `start` and `end`, with the server's CPU over it. */
 async function measure(pid: number | null, warmupMs: number, durationMs: number, body: (inWindow: () => boolean, w: Window) => Promise<void>) {
-  const w: Window = { latencies: [], failed: 0 };
+  const w: Window = { latencies: [], byKind: new Map(), failed: 0 };
   const t0 = performance.now();
   const windowStart = t0 + warmupMs;
   const windowEnd = t0 + warmupMs + durationMs;
@@ -82,8 +85,16 @@ export async function openLoop(senders: readonly Sender[], rate: number, warmupM
           (r) => {
             if (!counted) return;
             countedInFlight--;
-            if (r.status === 'ok') w.latencies.push(r.ms);
-            else w.failed++;
+            if (r.status !== 'ok') {
+              w.failed++;
+              return;
+            }
+            w.latencies.push(r.ms);
+            if (r.kind !== undefined) {
+              const own = w.byKind.get(r.kind);
+              if (own === undefined) w.byKind.set(r.kind, [r.ms]);
+              else own.push(r.ms);
+            }
           },
           () => {
             if (!counted) return;
@@ -109,6 +120,7 @@ export async function openLoop(senders: readonly Sender[], rate: number, warmupM
     cpuUsPerEvent: (cpu / Math.max(1, replied)) * 1e6,
     cpuCores: cpu / seconds,
     machine,
+    ...(w.byKind.size === 0 ? {} : { byKind: Object.fromEntries([...w.byKind].map(([k, xs]) => [k, summarize(xs)])) }),
   };
 }
 
@@ -161,6 +173,13 @@ export async function closedLoop(senders: readonly Sender[], perSenderRate: numb
  */
 export function medianOfWindows(windows: readonly TrafficResult[]): TrafficResult {
   const mid = (f: (t: TrafficResult) => number) => quantile(windows.map(f), 0.5);
+  const kinds = new Set(windows.flatMap((t) => Object.keys(t.byKind ?? {})));
+  const kindMedian = (k: string): Summary => {
+    const own = windows.flatMap((t) => (t.byKind?.[k] === undefined ? [] : [t.byKind[k]]));
+    let kmax = Number.NaN;
+    for (const x of own) if (!(x.max <= kmax)) kmax = x.max;
+    return { n: own.reduce((n, x) => n + x.n, 0), p50: quantile(own.map((x) => x.p50), 0.5), p99: quantile(own.map((x) => x.p99), 0.5), max: kmax };
+  };
   let max = Number.NaN;
   for (const w of windows) if (!(w.latencyMs.max <= max)) max = w.latencyMs.max;
   return {
@@ -171,6 +190,7 @@ export function medianOfWindows(windows: readonly TrafficResult[]): TrafficResul
     cpuUsPerEvent: mid((t) => t.cpuUsPerEvent),
     cpuCores: mid((t) => t.cpuCores),
     machine: { busyPct: mid((t) => t.machine.busyPct), iowaitPct: mid((t) => t.machine.iowaitPct), stealPct: mid((t) => t.machine.stealPct) },
+    ...(kinds.size === 0 ? {} : { byKind: Object.fromEntries([...kinds].map((k) => [k, kindMedian(k)])) }),
   };
 }
 
