@@ -126,35 +126,25 @@ export function renderReport(r: LoadResults): string {
       target,
     ];
     const each = (label: string, f: (t: TrafficResult) => string) => (windows(label).length === 0 ? 'n/a' : windows(label).map(f).join(', '));
-    const quiet = (label: string) => windows(label).filter((t) => t.machine.stealPct < QUIET_STEAL_PCT);
     const quietMedian = (label: string, f: (t: TrafficResult) => number) => {
-      const q = quiet(label);
-      return q.length === 0 ? 'n/a' : `${fmt(f(medianOfWindows(q)), 3)} (${q.length} of ${windows(label).length})`;
+      const quiet = windows(label).filter((t) => t.machine.stealPct < QUIET_STEAL_PCT);
+      return quiet.length === 0 ? 'n/a' : `${fmt(f(medianOfWindows(quiet)), 3)} (${quiet.length} of ${windows(label).length})`;
     };
-    const quietRow = (name: string, f: (t: TrafficResult) => number) => [
+    /** A row of one cell per server, in the table's columns, without ratios or target. */
+    const perServer = (name: string, cell: (label: string) => string) => [
       name,
-      quietMedian(OURS, f),
-      quietMedian(PEER, f),
-      quietMedian(RAW, f),
+      cell(OURS),
+      cell(PEER),
+      cell(RAW),
       '',
-      quietMedian(RAW_DURABLE, f),
+      cell(RAW_DURABLE),
       '',
-      quietMedian(RAW_DURABLE_THREAD, f),
+      cell(RAW_DURABLE_THREAD),
       '',
       '',
     ];
-    const perWindow = (name: string, f: (t: TrafficResult) => string) => [
-      name,
-      each(OURS, f),
-      each(PEER, f),
-      each(RAW, f),
-      '',
-      each(RAW_DURABLE, f),
-      '',
-      each(RAW_DURABLE_THREAD, f),
-      '',
-      '',
-    ];
+    const perWindow = (name: string, f: (t: TrafficResult) => string) => perServer(name, (l) => each(l, f));
+    const quietRow = (name: string, f: (t: TrafficResult) => number) => perServer(name, (l) => quietMedian(l, f));
     out.push(
       table(
         ['figure', OURS, PEER, 'raw `ws` echo', 'ours ÷ raw', 'raw durable echo (SQLite commit on the event loop, FULL)', 'ours ÷ it', 'raw durable echo, commit on a worker thread', 'ours ÷ it', 'target'],

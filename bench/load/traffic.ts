@@ -174,23 +174,26 @@ export async function closedLoop(senders: readonly Sender[], perSenderRate: numb
 export function medianOfWindows(windows: readonly TrafficResult[]): TrafficResult {
   const mid = (f: (t: TrafficResult) => number) => quantile(windows.map(f), 0.5);
   const kinds = new Set(windows.flatMap((t) => Object.keys(t.byKind ?? {})));
-  const kindMedian = (k: string): Summary => {
-    const own = windows.flatMap((t) => (t.byKind?.[k] === undefined ? [] : [t.byKind[k]]));
-    let kmax = Number.NaN;
-    for (const x of own) if (!(x.max <= kmax)) kmax = x.max;
-    return { n: own.reduce((n, x) => n + x.n, 0), p50: quantile(own.map((x) => x.p50), 0.5), p99: quantile(own.map((x) => x.p99), 0.5), max: kmax };
-  };
-  let max = Number.NaN;
-  for (const w of windows) if (!(w.latencyMs.max <= max)) max = w.latencyMs.max;
+  const kindMedian = (k: string) => medianOfSummaries(windows.flatMap((t) => (t.byKind?.[k] === undefined ? [] : [t.byKind[k]])));
   return {
     offered: mid((t) => t.offered),
     achieved: mid((t) => t.achieved),
-    latencyMs: { n: windows.reduce((n, t) => n + t.latencyMs.n, 0), p50: mid((t) => t.latencyMs.p50), p99: mid((t) => t.latencyMs.p99), max },
+    latencyMs: medianOfSummaries(windows.map((t) => t.latencyMs)),
     failed: windows.reduce((n, t) => n + t.failed, 0),
     cpuUsPerEvent: mid((t) => t.cpuUsPerEvent),
     cpuCores: mid((t) => t.cpuCores),
     machine: { busyPct: mid((t) => t.machine.busyPct), iowaitPct: mid((t) => t.machine.iowaitPct), stealPct: mid((t) => t.machine.stealPct) },
     ...(kinds.size === 0 ? {} : { byKind: Object.fromEntries([...kinds].map((k) => [k, kindMedian(k)])) }),
+  };
+}
+
+/** Summaries of several windows as one: samples counted, median p50 and p99, the largest maximum. */
+function medianOfSummaries(summaries: readonly Summary[]): Summary {
+  return {
+    n: summaries.reduce((n, s) => n + s.n, 0),
+    p50: quantile(summaries.map((s) => s.p50), 0.5),
+    p99: quantile(summaries.map((s) => s.p99), 0.5),
+    max: summarize(summaries.map((s) => s.max)).max,
   };
 }
 
