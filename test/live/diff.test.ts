@@ -4,7 +4,7 @@ import { isTodoLiveError } from '../../src/errors.js';
 import { DiffTracker } from '../../src/live/diff.js';
 import type { Diff, Rendered } from '../../src/live/protocol.js';
 import { renderedToHTML, templateToHTML } from '../../src/live/render-html.js';
-import { type Dynamic, each, html, raw, setDevMode, type Template } from '../../src/live/template.js';
+import { type Dynamic, each, html, raw, setDevMode, Template } from '../../src/live/template.js';
 import { ClientRendered, clientDiagnostics } from '../support/client-rendered.js';
 import { assertWellFormed } from '../support/wire-invariants.js';
 import { renderTodos, stateWith, todoItem } from '../fixtures/templates/todo-list.js';
@@ -63,6 +63,28 @@ describe('DiffTracker.mount', () => {
   it('renders an empty list as an empty string, as Phoenix does', () => {
     const full = new DiffTracker().mount(html`<ul>${each([], String, () => '')}</ul>`);
     assert.deepEqual(wire(full), { s: ['<ul>', '</ul>'], 0: '' });
+  });
+
+  it('sends every slot of nodes and list entries of any width, leaves and nested templates alike', () => {
+    for (let width = 1; width <= 14; width++) {
+      // One template per width, built from a strings array as a tag would be.
+      const strings = Object.assign(
+        Array.from({ length: width + 1 }, (_, i) => (i === 0 ? `<p data-w="${width}">` : i === width ? '</p>' : `|${i}|`)),
+        { raw: [] as string[] },
+      ) as unknown as TemplateStringsArray;
+      const valuesOf = (seed: number): Dynamic[] =>
+        Array.from({ length: width }, (_, i) =>
+          i % 4 === 0 ? `v${seed}<${i}>` : i % 4 === 1 ? seed + i : i % 4 === 2 ? raw(`<i>${seed}</i>`) : html`<b>${seed * i}</b>`,
+        );
+      const node = (seed: number) => new Template(strings, valuesOf(seed));
+      const page = (seeds: number[]) => html`<div>${node(0)}</div><ul>${each(seeds, String, (s: number) => node(s), null)}</ul>`;
+      const session = new Session(page([1, 2, 3]));
+      const full = wire(new DiffTracker().mount(page([1, 2, 3]))) as Record<string, unknown>;
+      assert.equal(Object.keys(full[0] as object).filter((k) => /^\d+$/.test(k)).length, width, `width ${width}: every slot of the node`);
+      session.update(page([3, 4, 1]));
+      session.update(page([]));
+      session.update(page([5]));
+    }
   });
 });
 
