@@ -173,8 +173,10 @@ export function defineTodoServer(options: TodoServerOptions): TodoServerType {
       // "Last seen" only decides when an abandoned user is cleaned up, a year on: it is not
       // worth a durable commit (an fsync) on the path of every activation, so it rides along
       // with the next group commit and a failure is forgotten (the next activation retries).
+      // After the load: a store may answer the touch with what its load read.
+      const list = await store.load(userId);
       store.touch(userId).catch(() => {});
-      return { list: await store.load(userId), topic: userTopic(userId) };
+      return { list, topic: userTopic(userId) };
     },
     async handleCall(msg, state, ctx: ServerContext<TodoInfo>) {
       if (msg.type === 'load') {

@@ -495,6 +495,31 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       assert.equal((await store.cleanup({ completedRetentionMs: 30 * day, userRetentionMs: 20 * day })).usersDeleted, 0, 'a deleted user is created again by its next touch');
     });
 
+    it('keeps last seen to the resolution when each touch follows a load, whatever was loaded in between', async () => {
+      const day = 86_400_000;
+      let clock = 100 * day;
+      const { store } = await open({ now: () => clock, seenResolutionMs: 10 * day });
+      await store.touch('a');
+      await store.touch('b');
+      clock += 5 * day;
+      await store.load('a');
+      await store.touch('a'); // day 105, within the resolution: a stays at day 100
+      await store.load('b'); // read at day 105: b seen at day 100
+      await store.load('c'); // unknown
+      await store.touch('c'); // created, seen day 105
+      clock += 6 * day;
+      await store.touch('b'); // day 111: b was read seen at day 100 before c's load, so written now
+      await store.load('a');
+      await store.load('b');
+      await store.touch('a'); // another user loaded since a's load: day 111, 11 days on, written
+      clock += 10 * day; // day 121
+      const cleanup = () => store.cleanup({ completedRetentionMs: 30 * day, userRetentionMs: 20 * day });
+      assert.equal((await cleanup()).usersDeleted, 0, 'a and b last seen day 111, c day 105');
+      clock += 5 * day; // day 126
+      assert.equal((await cleanup()).usersDeleted, 1, 'c, seen 21 days ago, goes; a and b stay');
+      assert.equal((await store.load('a')).version, 0);
+    });
+
     it('applies a mutation without an operation id every time it is sent, and records no id for it', async () => {
       const day = 86_400_000;
       let clock = 100 * day;
