@@ -21,7 +21,8 @@
  *           toggles, and the round trips of each kind are reported apart
  *   max     closed loop: durable events per second
  *   storm   every tab reconnects at once after a restart: activations per second, time to
- *           full service, cold activation one at a time
+ *           full service, cold activation one at a time; `--storm-repeats` storms per server,
+ *           in turn with the raw baseline's (the figures are the median storm's)
  *   wire    bytes per add, toggle, edit, delete, toggle all; a toggle in lists of 100, 1,000
  *           and 10,000; the mount of 100 todos
  *
@@ -47,7 +48,7 @@ import { machineText, sampleMemory } from './load/proc.js';
 import { RAW_DURABLE, RAW_DURABLE_THREAD, RAW_STORM, renderReport } from './load/report.js';
 import { appSpec, buildApp, LOAD_SECRET, peerSpec, preparePeer, ROOT, rawSpec, ServerProcess } from './load/servers.js';
 import { latencyPlot } from './load/svg.js';
-import { type StormResult, runStorm } from './load/storm.js';
+import { medianStorm, type StormResult, runStorm } from './load/storm.js';
 import { closedLoop, medianOfWindows, openLoop, quiesce, type Sender, type TrafficResult } from './load/traffic.js';
 import { jarFor, newUserIds, openTab, pool, seedSqlite, seedThroughEvents, type UserTab } from './load/users.js';
 import { measureEvent, type WireSample } from './load/wire.js';
@@ -81,6 +82,7 @@ const { values: args } = parseArgs({
     cold: { type: 'string', default: '100' },
     // Under Node's default listen backlog of 511, so the storm measures the server, not SYN drops.
     'storm-concurrency': { type: 'string', default: '500' },
+    'storm-repeats': { type: 'string', default: '3' },
     'wire-sizes': { type: 'string', default: '100,1000,10000' },
     sources: { type: 'string', default: '8' },
     concurrency: { type: 'string', default: '64' },
@@ -209,6 +211,7 @@ const steady: Record<string, TrafficResult> = {};
 const steadyWindows: Record<string, TrafficResult[]> = {};
 const max: Record<string, TrafficResult> = {};
 const storms: Record<string, StormResult> = {};
+const stormRuns: Record<string, StormResult[]> = {};
 const wire: Record<string, Record<string, WireSample | null>> = {};
 
 async function main(): Promise<void> {
@@ -478,46 +481,64 @@ async function main(): Promise<void> {
   }
 
   if (scenarios.has('storm')) {
+    const rounds = num('storm-repeats');
+    const stormOptions = (n: number) => ({ cold: Math.min(num('cold'), Math.floor(n / 10)), concurrency: num('storm-concurrency') });
+    const prepared: { label: string; tabs: LiveTab[]; url: string; restart: boolean; disrupt: () => Promise<void>; pid: () => number | null }[] = [];
     for (const t of targets) {
       const tabs = (await tabsFor(t, stormUsers)).slice(0, stormUsers).map((u) => u.tab);
       const restart = t.server !== null && t === ours;
-      log(`\n== storm: ${t.label}, ${tabs.length} tabs ${restart ? '(server restarted, users cold)' : '(sockets dropped, server kept)'} ==`);
       const server = t.server;
-      const disrupt = async () => {
-        if (restart && server !== null) {
-          await server.stop();
-          await server.start();
-        } else {
-          await pool(tabs, 500, (tab) => tab.close());
-        }
-      };
-      for (const x of targets) await quiesce(pidOf(x));
-      const r = await runStorm(tabs, t.url, disrupt, () => pidOf(t), { cold: Math.min(num('cold'), Math.floor(tabs.length / 10)), concurrency: num('storm-concurrency') });
-      storms[t.label] = r;
-      log(`  cold join one at a time: p50 ${r.coldJoinMs.p50.toFixed(2)} ms, p99 ${r.coldJoinMs.p99.toFixed(2)} ms (${r.coldJoinMs.n})`);
-      log(`  storm: ${r.users} tabs back in ${(r.fullServiceMs / 1000).toFixed(2)} s → ${r.activationsPerSecond.toFixed(0)} activations/s; join p50 ${r.joinMs.p50.toFixed(1)} ms, p99 ${r.joinMs.p99.toFixed(1)} ms; retries ${r.retries}, failed ${r.failed}; machine ${machineText(r.machine)}`);
+      prepared.push({
+        label: t.label,
+        tabs,
+        url: t.url,
+        restart,
+        disrupt: async () => {
+          if (restart && server !== null) {
+            await server.stop();
+            await server.start();
+          } else {
+            await pool(tabs, 500, (tab) => tab.close());
+          }
+        },
+        pid: () => pidOf(t),
+      });
     }
     // What the machine does at all: a bare `ws` server restarted under as many tabs, each
     // rejoin answered with a frame as large as our mount of 100 todos.
     const mountBytes = wire[ours.label]?.['mount (join reply), 100 todos']?.down ?? 16_186;
-    log(`\n== storm: raw ws, ${stormUsers} tabs (server restarted; each join answered with ${mountBytes} B) ==`);
     const raw = new ServerProcess(await rawSpec(workDir, mountBytes));
     servers.push(raw);
     await raw.start();
     const rawTabs = await pool(Array.from({ length: stormUsers }, (_, i) => i), CONCURRENCY, (i) => rawTab(raw.url, i));
-    await quiesce(raw.pid);
-    const r = await runStorm(
-      rawTabs,
-      raw.url,
-      async () => {
+    prepared.push({
+      label: RAW_STORM,
+      tabs: rawTabs,
+      url: raw.url,
+      restart: true,
+      disrupt: async () => {
         await raw.stop();
         await raw.start();
       },
-      () => raw.pid,
-      { cold: Math.min(num('cold'), Math.floor(rawTabs.length / 10)), concurrency: num('storm-concurrency') },
-    );
-    storms[RAW_STORM] = r;
-    log(`  cold join one at a time: p50 ${r.coldJoinMs.p50.toFixed(2)} ms; storm: ${r.activationsPerSecond.toFixed(0)} activations/s, ${r.cpuCores.toFixed(2)} cores; machine ${machineText(r.machine)}`);
+      pid: () => raw.pid,
+    });
+    // Storms come and go with the host's stolen time: every server storms `--storm-repeats`
+    // times, in turn with the raw baseline, and the figures are the median storm's.
+    for (let round = 1; round <= rounds; round++) {
+      for (const p of prepared) {
+        const what = p.label === RAW_STORM ? `each join answered with ${mountBytes} B` : p.restart ? 'server restarted, users cold' : 'sockets dropped, server kept';
+        log(`\n== storm ${round} of ${rounds}: ${p.label}, ${p.tabs.length} tabs (${what}) ==`);
+        for (const x of prepared) await quiesce(x.pid());
+        const r = await runStorm(p.tabs, p.url, p.disrupt, p.pid, stormOptions(p.tabs.length));
+        (stormRuns[p.label] ??= []).push(r);
+        log(`  cold join one at a time: p50 ${r.coldJoinMs.p50.toFixed(2)} ms, p99 ${r.coldJoinMs.p99.toFixed(2)} ms (${r.coldJoinMs.n})`);
+        log(`  storm: ${r.users} tabs back in ${(r.fullServiceMs / 1000).toFixed(2)} s → ${r.activationsPerSecond.toFixed(0)} activations/s, ${r.cpuCores.toFixed(2)} cores; join p50 ${r.joinMs.p50.toFixed(1)} ms, p99 ${r.joinMs.p99.toFixed(1)} ms; retries ${r.retries}, failed ${r.failed}; machine ${machineText(r.machine)}`);
+      }
+    }
+    for (const [label, runs] of Object.entries(stormRuns)) {
+      storms[label] = medianStorm(runs);
+      if (runs.length > 1) log(`  ${label.padEnd(12)} median of ${runs.length} storms: ${storms[label]?.activationsPerSecond.toFixed(0)} activations/s`);
+    }
     await pool(rawTabs, 500, (tab) => tab.close());
     await raw.stop();
   }
@@ -697,7 +718,7 @@ async function runWire(t: Target, seeded: Map<number, SimUser> | null, sizes: re
 
 /** Writes the JSON, the Markdown tables and the plot, and prints the tables. */
 function writeResults(): void {
-  Object.assign(results, { loadavgEnd: loadavg(), seconds: (Date.now() - startedAt.getTime()) / 1000, idle: idleResults, sweep, steady, steadyWindows, max, storms, wire });
+  Object.assign(results, { loadavgEnd: loadavg(), seconds: (Date.now() - startedAt.getTime()) / 1000, idle: idleResults, sweep, steady, steadyWindows, max, storms, stormRuns, wire });
   mkdirSync(dirname(args.out as string), { recursive: true });
   writeFileSync(args.out as string, `${JSON.stringify(results, null, 2)}\n`);
   const md = renderReport(results as never);

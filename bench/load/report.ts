@@ -25,7 +25,10 @@ export interface LoadResults {
   /** Every window at the fixed rate, in the order taken (servers in turn). */
   steadyWindows?: Record<string, TrafficResult[]>;
   max: Record<string, TrafficResult>;
+  /** The median storm of each server (see `medianStorm`). */
   storms: Record<string, StormResult>;
+  /** Every storm, in the order taken (servers in turn with the raw baseline). */
+  stormRuns?: Record<string, StormResult[]>;
   wire: Record<string, Record<string, WireSample | null>>;
   sqliteBaseline?: CommitBaseline;
   /** One fsync'd commit at a time, measured right after the fixed-rate runs (what a durable ack waits for). */
@@ -51,6 +54,33 @@ export const RAW_DURABLE_THREAD = 'raw durable echo, thread';
 const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
 const table = (head: readonly string[], rows: readonly (readonly string[])[]) =>
   [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
+/**
+ * With several storms per server: each storm's rate and stolen time, and each of our storms
+ * against the raw storm taken right after it (the two see the same host).
+ */
+function stormRounds(r: LoadResults): string[][] {
+  const runs = r.stormRuns ?? {};
+  const count = Math.max(0, ...Object.values(runs).map((x) => x.length));
+  if (count < 2) return [];
+  const each = (label: string) =>
+    (runs[label] ?? []).map((x) => `${fmt(x.activationsPerSecond)} (steal ${fmt(x.machine.stealPct, 2)}%)`).join(', ') || 'n/a';
+  const ours = runs[OURS] ?? [];
+  const raw = runs[RAW_STORM] ?? [];
+  const paired = ours.map((x, i) => (raw[i] === undefined ? Number.NaN : x.activationsPerSecond / raw[i].activationsPerSecond)).filter((x) => Number.isFinite(x));
+  const sorted = [...paired].sort((a, b) => a - b);
+  const mid = sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? (sorted[(sorted.length - 1) / 2] as number) : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
+  return [
+    [
+      `activations per second, each of ${count} storms`,
+      each(OURS),
+      each(PEER),
+      each(RAW_STORM),
+      paired.length === 0 ? 'n/a' : `${paired.map((x) => fmt(x, 3)).join(', ')}; median ${fmt(mid, 3)}×`,
+      '',
+    ],
+  ];
+}
+
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !(b > 0) ? 'n/a' : `${fmt(a / b, 3)}×`);
 const kb = (b: number | undefined) => (b === undefined ? 'n/a' : `${fmt(b / KB, 3)} KB`);
 const ms = (x: number | undefined, d = 3) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${fmt(x, d)} ms`);
@@ -226,6 +256,7 @@ export function renderReport(r: LoadResults): string {
           ['tabs reconnecting at once', fmt(to?.users ?? Number.NaN, 6), fmt(tp?.users ?? Number.NaN, 6), fmt(tr?.users ?? Number.NaN, 6), '', ''],
           ['time to full service', ms(to?.fullServiceMs, 4), ms(tp?.fullServiceMs, 4), ms(tr?.fullServiceMs, 4), ratio(to?.fullServiceMs, tr?.fullServiceMs), ''],
           ['activations per second', fmt(to?.activationsPerSecond ?? Number.NaN), fmt(tp?.activationsPerSecond ?? Number.NaN), fmt(tr?.activationsPerSecond ?? Number.NaN), ratio(to?.activationsPerSecond, tr?.activationsPerSecond), '≥ 1,000'],
+          ...stormRounds(r),
           ['join round trip in the storm, p50 / p99', `${ms(to?.joinMs.p50)} / ${ms(to?.joinMs.p99)}`, `${ms(tp?.joinMs.p50)} / ${ms(tp?.joinMs.p99)}`, `${ms(tr?.joinMs.p50)} / ${ms(tr?.joinMs.p99)}`, '', ''],
           ['retries / failed', `${to?.retries ?? 'n/a'} / ${to?.failed ?? 'n/a'}`, `${tp?.retries ?? 'n/a'} / ${tp?.failed ?? 'n/a'}`, `${tr?.retries ?? 'n/a'} / ${tr?.failed ?? 'n/a'}`, '', '0'],
           ['server CPU during the storm', `${fmt(to?.cpuCores ?? Number.NaN)} cores`, `${fmt(tp?.cpuCores ?? Number.NaN)} cores`, `${fmt(tr?.cpuCores ?? Number.NaN)} cores`, '', ''],

@@ -97,3 +97,13 @@ export async function runStorm(
     machine,
   };
 }
+
+/**
+ * The storm with the median activation rate (the lower middle one of an even count): a whole
+ * storm, so that its other figures (join times, CPU, the machine) belong to the same run.
+ */
+export function medianStorm(runs: readonly StormResult[]): StormResult {
+  if (runs.length === 0) throw new Error('medianStorm: no storms');
+  const sorted = [...runs].sort((a, b) => a.activationsPerSecond - b.activationsPerSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as StormResult;
+}
