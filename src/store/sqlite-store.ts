@@ -163,8 +163,8 @@ class SqliteStore implements SqliteTodoStore {
   /**
    * The last-seen time the latest load read with the list, for the touch an activation makes
    * right after its load: that touch then needs no read of its own. Taken by the first touch of
-   * the same user; any other touch reads. It is never newer than the row, so at worst a touch
-   * writes when it could have skipped.
+   * the same user; any other touch reads, and a cleanup forgets it. It is never newer than the
+   * row, so at worst a touch writes when it could have skipped.
    */
   #seenByLoad: { userId: string; seen: number | null } | null = null;
 
@@ -295,6 +295,8 @@ class SqliteStore implements SqliteTodoStore {
 
   async cleanup(options: CleanupOptions): Promise<CleanupResult> {
     this.#assertOpen('cleanup');
+    // A cleanup may delete the user a remembered load saw: its next touch must read, and create it again.
+    this.#seenByLoad = null;
     const now = this.#now();
     const cutoffs: CleanupCutoffs = {
       todoCutoff: now - options.completedRetentionMs,

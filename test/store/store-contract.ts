@@ -520,6 +520,21 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       assert.equal((await store.load('a')).version, 0);
     });
 
+    it('creates a user a cleanup deleted again at its next touch, even right after a load', async () => {
+      const day = 86_400_000;
+      let clock = 100 * day;
+      const { store } = await open({ now: () => clock, seenResolutionMs: 10 * day });
+      await store.touch('x');
+      clock += day;
+      await store.load('x'); // day 101: x seen at day 100
+      clock += 5 * day;
+      const cleanup = () => store.cleanup({ completedRetentionMs: 30 * day, userRetentionMs: 5 * day });
+      assert.equal((await cleanup()).usersDeleted, 1, 'x, last seen six days ago, goes');
+      await store.touch('x'); // day 106: created again, seen now
+      clock += 6 * day;
+      assert.equal((await cleanup()).usersDeleted, 1, 'x existed again, seen six days before this cleanup');
+    });
+
     it('applies a mutation without an operation id every time it is sent, and records no id for it', async () => {
       const day = 86_400_000;
       let clock = 100 * day;
