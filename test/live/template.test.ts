@@ -107,6 +107,13 @@ describe('values', () => {
   it('refuses an attribute name that could break out of the tag', () => {
     for (const name of ['', 'a b', 'x"', 'on>click', '1a']) assert.throws(() => attr(name, true), isTemplateError);
   });
+
+  it('refuses a bad name every time, and still checks names after many good ones', () => {
+    for (let i = 0; i < 1000; i++) assert.equal(attr(`data-n${i}`, true).html, ` data-n${i}`);
+    for (let round = 0; round < 2; round++) {
+      for (const name of ['a b', 'x"', 'data-n1 onclick']) assert.throws(() => attr(name, true), isTemplateError);
+    }
+  });
 });
 
 describe('nesting and conditionals', () => {
