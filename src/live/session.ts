@@ -55,7 +55,10 @@ export class SessionCookie {
     if (!ID_PATTERN.test(id)) return null;
     const given = Buffer.from(value.slice(dot + 1), 'base64url');
     const expected = Buffer.from(this.#mac(id), 'base64url');
-    return given.length === expected.length && timingSafeEqual(given, expected) ? id : null;
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    // A copy: the slice would keep the whole cookie value alive (96 bytes) for as long as the
+    // id is kept, which is the life of every socket, view and user server of the session.
+    return Buffer.from(id, 'latin1').toString('latin1');
   }
 
   /** Reads the id from a `Cookie` request header. */
