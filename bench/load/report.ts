@@ -4,7 +4,7 @@
  */
 import type { CommitBaseline } from './baselines.js';
 import type { IdleResult } from './idle.js';
-import { machineText } from './proc.js';
+import { type MachineShare, machineText } from './proc.js';
 import { fmt, KB } from './stats.js';
 import type { StormResult } from './storm.js';
 import { medianOfWindows, type TrafficResult } from './traffic.js';
@@ -81,6 +81,8 @@ function stormRounds(r: LoadResults): string[][] {
   ];
 }
 
+/** How the whole machine spent its time during a window or a storm, or n/a. */
+const machineCell = (x: { machine?: MachineShare } | undefined) => (x?.machine === undefined ? 'n/a' : machineText(x.machine));
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !(b > 0) ? 'n/a' : `${fmt(a / b, 3)}×`);
 const kb = (b: number | undefined) => (b === undefined ? 'n/a' : `${fmt(b / KB, 3)} KB`);
 const ms = (x: number | undefined, d = 3) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${fmt(x, d)} ms`);
@@ -141,7 +143,6 @@ export function renderReport(r: LoadResults): string {
     const taken = count > 1 ? `; each figure the median of ${count} windows, the servers measured in turn` : '';
     out.push(`\n**Round trip at a fixed rate** (${fmt(so?.offered ?? se?.offered ?? Number.NaN)} events/s in total, toggles; event sent → reply received${taken})\n`);
     const us = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${fmt(x)} µs`);
-    const mach = (t: TrafficResult | undefined) => (t?.machine === undefined ? 'n/a' : machineText(t.machine));
     /** One row: ours, the peer, then each baseline with ours ÷ it, then the target. */
     const line = (name: string, f: (t: TrafficResult | undefined) => string, g?: (t: TrafficResult | undefined) => number | undefined, target = '') => [
       name,
@@ -188,7 +189,7 @@ export function renderReport(r: LoadResults): string {
           line('max', (t) => ms(t?.latencyMs.max), (t) => t?.latencyMs.max),
           line('server CPU per event', (t) => us(t?.cpuUsPerEvent), (t) => t?.cpuUsPerEvent),
           line('failed or unanswered', (t) => fmt(t?.failed ?? Number.NaN), undefined, '0'),
-          line(count > 1 ? 'machine during the windows (all cores, medians)' : 'machine during the window (all cores)', mach),
+          line(count > 1 ? 'machine during the windows (all cores, medians)' : 'machine during the window (all cores)', machineCell),
           ...(count > 1
             ? [
                 perWindow('p50 of each window (ms)', (t) => fmt(t.latencyMs.p50, 3)),
@@ -237,7 +238,7 @@ export function renderReport(r: LoadResults): string {
           ['round trip p50 / p99', `${ms(mo?.latencyMs.p50)} / ${ms(mo?.latencyMs.p99)}`, `${ms(mp?.latencyMs.p50)} / ${ms(mp?.latencyMs.p99)}`, `${fmt((b?.commitUs.p50 ?? Number.NaN) / 1000)} / ${fmt((b?.commitUs.p99 ?? Number.NaN) / 1000)} ms`, '', ''],
           ['server CPU', `${fmt(mo?.cpuCores ?? Number.NaN)} cores`, `${fmt(mp?.cpuCores ?? Number.NaN)} cores`, '', '', ''],
           ['failed', fmt(mo?.failed ?? Number.NaN), fmt(mp?.failed ?? Number.NaN), '', '', '0'],
-          ['machine during the window (all cores)', mo?.machine === undefined ? 'n/a' : machineText(mo.machine), mp?.machine === undefined ? 'n/a' : machineText(mp.machine), '', '', ''],
+          ['machine during the window (all cores)', machineCell(mo), machineCell(mp), '', '', ''],
         ],
       ),
     );
@@ -260,7 +261,7 @@ export function renderReport(r: LoadResults): string {
           ['join round trip in the storm, p50 / p99', `${ms(to?.joinMs.p50)} / ${ms(to?.joinMs.p99)}`, `${ms(tp?.joinMs.p50)} / ${ms(tp?.joinMs.p99)}`, `${ms(tr?.joinMs.p50)} / ${ms(tr?.joinMs.p99)}`, '', ''],
           ['retries / failed', `${to?.retries ?? 'n/a'} / ${to?.failed ?? 'n/a'}`, `${tp?.retries ?? 'n/a'} / ${tp?.failed ?? 'n/a'}`, `${tr?.retries ?? 'n/a'} / ${tr?.failed ?? 'n/a'}`, '', '0'],
           ['server CPU during the storm', `${fmt(to?.cpuCores ?? Number.NaN)} cores`, `${fmt(tp?.cpuCores ?? Number.NaN)} cores`, `${fmt(tr?.cpuCores ?? Number.NaN)} cores`, '', ''],
-          ['machine during the storm (all cores)', ...[to, tp, tr].map((x) => (x?.machine === undefined ? 'n/a' : machineText(x.machine))), '', ''],
+          ['machine during the storm (all cores)', machineCell(to), machineCell(tp), machineCell(tr), '', ''],
         ],
       ),
     );

@@ -134,10 +134,15 @@ function buildNode(t: Template): NodeState {
 }
 
 function fillSlots(site: CallSite, slots: SlotState[], at: number, t: Template): void {
-  checkArity(t, widthOf(site));
+  checkValues(site, t);
   const values = t.values;
-  if (site.attributeSlots !== null) for (const i of site.attributeSlots) checkAttributeSlot(values[i], i);
   for (let i = 0; i < values.length; i++) slots[at + i] = buildSlot(values[i]);
+}
+
+/** The checks of a template's values sent in full: as many as its site has slots, and the attribute rule. */
+function checkValues(site: CallSite, t: Template): void {
+  checkArity(t, widthOf(site));
+  if (site.attributeSlots !== null) for (const i of site.attributeSlots) checkAttributeSlot(t.values[i], i);
 }
 
 function checkArity(t: Template, width: number): void {
@@ -317,9 +322,8 @@ function emitSlots(slots: SlotState[], at: number, width: number, enc: Encoder):
  * `buildSlot` and `emitFull` run only for nested templates and lists.
  */
 function emitEntry(site: CallSite, width: number, t: Template, enc: Encoder): EntryDynamics {
-  checkArity(t, width);
+  checkValues(site, t);
   const values = t.values;
-  if (site.attributeSlots !== null) for (const i of site.attributeSlots) checkAttributeSlot(values[i], i);
   const v: RenderedDynamic[] = new Array(width);
   for (let i = 0; i < width; i++) {
     const x = values[i];
