@@ -83,6 +83,8 @@ if (writer !== undefined) {
       const batches = [request];
       for (request = next(); request?.type === 'batch'; request = next()) batches.push(request);
       commitTogether(batches);
+      // What arrived during the commit is taken now, not after a trip through the event loop.
+      request ??= next();
     }
   });
 }

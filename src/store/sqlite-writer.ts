@@ -3,8 +3,9 @@
  * It runs in the writer thread (`sqlite-writer-thread.ts`), so that COMMIT and the fsync of
  * `synchronous=FULL` hold that thread, never the event loop that serves sockets.
  *
- * A batch is applied in one transaction with a savepoint per write: a write that fails
- * (version conflict, unknown todo, limit) is rolled back alone and the others still commit.
+ * A batch is applied in one transaction with a savepoint per write (none for a write alone):
+ * a write that fails (version conflict, unknown todo, limit) is rolled back alone and the
+ * others still commit.
  * Outcomes are returned only after COMMIT has returned.
  */
 import type Database from 'better-sqlite3';
@@ -45,28 +46,35 @@ export class SqliteWriter {
   }
 
   /**
-   * Commits every job in one transaction, each in its own savepoint. Throws (a
-   * TodoLiveError) when the transaction as a whole failed: then nothing of it was committed.
+   * Commits every job in one transaction, each in its own savepoint when there are several
+   * (a write alone fails by rolling the transaction back). Throws (a TodoLiveError) when the
+   * transaction as a whole failed: then nothing of it was committed.
    */
   runBatch(jobs: readonly WireJob[]): Outcome[] {
-    const outcomes: Outcome[] = [];
     const s = this.#s;
+    // A write alone needs no savepoint: if it fails, the transaction holds nothing else to keep.
+    const alone = jobs.length === 1;
+    const outcomes: Outcome[] = [];
     try {
       s.begin.run();
       for (const job of jobs) {
-        s.savepoint.run();
+        if (!alone) s.savepoint.run();
         try {
           const value = job.kind === 'apply' ? this.#applyOne(job.request, job.now) : this.#touch(job.userId, job.now);
-          s.release.run();
+          if (!alone) s.release.run();
           outcomes.push({ ok: true, value });
         } catch (err) {
           if (!this.#db.inTransaction) throw err; // SQLite rolled the whole transaction back (I/O, full disk)
-          s.rollbackTo.run();
-          s.release.run();
+          if (alone) {
+            s.rollback.run();
+          } else {
+            s.rollbackTo.run();
+            s.release.run();
+          }
           outcomes.push({ ok: false, error: fromSqliteError(err, job.kind === 'apply' ? `apply ${job.request.mutation.kind}` : 'touch') });
         }
       }
-      s.commit.run();
+      if (this.#db.inTransaction) s.commit.run();
     } catch (err) {
       if (this.#db.inTransaction) {
         try {
@@ -114,7 +122,7 @@ export class SqliteWriter {
     return undefined;
   }
 
-  /** Runs inside a savepoint: any throw undoes everything this mutation did. */
+  /** Runs inside a savepoint or alone in its transaction: any throw undoes everything this mutation did. */
   #applyOne(request: MutationRequest, now: number): MutationResult {
     const { userId, opId, mutation } = request;
     const s = this.#s;
@@ -122,11 +130,18 @@ export class SqliteWriter {
     if (previous !== undefined) {
       return mutationResult(userId, opId, previous.version, true, previous.affected, previous.todo_id ?? undefined);
     }
-    // Last seen is moved only past the resolution: moving it rewrites two pages of its index.
-    const user = s.userRow.get(userId) as { version: number; last_seen_at: number } | undefined;
-    if (user === undefined) s.insertUser.run(userId, now, now);
-    else if (now - user.last_seen_at >= this.#seenResolutionMs) s.setLastSeen.run(now, userId);
-    const current = user?.version ?? 0;
+    // The version moves first (one statement reads and bumps it); a conflict or a failed
+    // mutation below undoes it with the rest of the write.
+    let bumped = s.bumpAndSeen.get(userId) as { version: number; last_seen_at: number } | undefined;
+    if (bumped === undefined) {
+      s.insertUser.run(userId, now, now);
+      bumped = s.bumpAndSeen.get(userId) as { version: number; last_seen_at: number };
+    } else if (now - bumped.last_seen_at >= this.#seenResolutionMs) {
+      // Last seen is moved only past the resolution: moving it rewrites two pages of its index.
+      s.setLastSeen.run(now, userId);
+    }
+    const version = bumped.version;
+    const current = version - 1;
     if (request.expectedVersion !== undefined && request.expectedVersion !== current) {
       throw versionConflict(userId, request.expectedVersion, current);
     }
@@ -146,11 +161,9 @@ export class SqliteWriter {
         if (affected === 0) throw todoNotFound(userId, mutation.id);
         break;
       case 'set_completed': {
-        const row = s.completedOf.get(mutation.id, userId) as { completed: number } | undefined;
-        if (row === undefined) throw todoNotFound(userId, mutation.id);
-        if (row.completed !== Number(mutation.completed)) {
-          affected = s.setCompleted.run(Number(mutation.completed), now, mutation.id, userId).changes;
-        }
+        affected = s.setCompleted.run(Number(mutation.completed), now, mutation.id, userId, Number(mutation.completed)).changes;
+        // Nothing changed: already so, or no such todo (told apart only then).
+        if (affected === 0 && s.completedOf.get(mutation.id, userId) === undefined) throw todoNotFound(userId, mutation.id);
         break;
       }
       case 'set_all_completed':
@@ -177,7 +190,6 @@ export class SqliteWriter {
         break;
       }
     }
-    const version = (s.bumpVersion.get(userId) as { version: number }).version;
     if (opId !== undefined) s.insertOp.run(userId, opId, version, affected, todoId ?? null, now);
     return mutationResult(userId, opId, version, false, affected, todoId);
   }
@@ -197,10 +209,10 @@ function prepareWrites(db: Database.Database) {
       `INSERT INTO users (id, version, created_at, last_seen_at) VALUES (?, 0, ?, ?)
        ON CONFLICT (id) DO UPDATE SET last_seen_at = max(last_seen_at, excluded.last_seen_at) RETURNING version`,
     ),
-    userRow: p('SELECT version, last_seen_at FROM users WHERE id = ?'),
     insertUser: p('INSERT INTO users (id, version, created_at, last_seen_at) VALUES (?, 0, ?, ?)'),
     setLastSeen: p('UPDATE users SET last_seen_at = ? WHERE id = ?'),
     bumpVersion: p('UPDATE users SET version = version + 1 WHERE id = ? RETURNING id, version'),
+    bumpAndSeen: p('UPDATE users SET version = version + 1 WHERE id = ? RETURNING version, last_seen_at'),
     insertOp: p(
       'INSERT INTO operations (user_id, op_id, version, affected, todo_id, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
@@ -212,7 +224,7 @@ function prepareWrites(db: Database.Database) {
     ),
     toggle: p('UPDATE todos SET completed = 1 - completed, updated_at = ? WHERE id = ? AND user_id = ?'),
     completedOf: p('SELECT completed FROM todos WHERE id = ? AND user_id = ?'),
-    setCompleted: p('UPDATE todos SET completed = ?, updated_at = ? WHERE id = ? AND user_id = ?'),
+    setCompleted: p('UPDATE todos SET completed = ?, updated_at = ? WHERE id = ? AND user_id = ? AND completed <> ?'),
     setAllCompleted: p('UPDATE todos SET completed = ?, updated_at = ? WHERE user_id = ? AND completed <> ?'),
     rename: p('UPDATE todos SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?'),
     deleteTodo: p('DELETE FROM todos WHERE id = ? AND user_id = ?'),
