@@ -1,7 +1,7 @@
 /**
  * Memory per connected user: users are connected in steps (each step's memory sampled after
- * forced collections), the per-user cost is the slope of a straight line through the samples,
- * and the users a 2 GB node holds follow from it. Optionally the memory is sampled again
+ * forced collections), the per-user cost is the slope of a straight line through the steps'
+ * samples, and the users a 2 GB node holds follow from that line. Optionally the memory is sampled again
  * once every user's server has stopped for idleness (the sockets stay open).
  */
 import { HEARTBEAT_MS, type LiveTab } from './client.js';
@@ -18,9 +18,18 @@ export interface MemoryStep {
 export interface IdleResult {
   base: MemorySample;
   steps: MemoryStep[];
-  /** Bytes per user from the fit over all steps (RSS and heap). */
+  /**
+   * Bytes per user: the slope of the fit over the steps (RSS and heap). The sample before any
+   * user is left out when there are two steps or more: the first step also pays what a node
+   * grows by once (page caches filling up to their bound, V8 growing its young generation),
+   * which later users do not pay again.
+   */
   rssPerUser: number;
   heapPerUser: number;
+  /** The slope of a fit through the sample before any user as well: one-off growth counted as per user. */
+  rssPerUserFromZero: number;
+  /** What the node grew by once: the intercept of the fit over the steps, less the base RSS. */
+  rssOneOff: number;
   /** (last step − base) / users. */
   rssPerUserLast: number;
   heapPerUserLast: number;
@@ -43,7 +52,7 @@ export interface IdleResult {
   heartbeatCpuCores: number | null;
   /** After every socket closed: what is left of the users (should be close to base). */
   afterClose: MemorySample;
-  /** Users a node would hold in 2 GiB of RSS at the fitted slope. */
+  /** Users a node would hold in 2 GiB of RSS on the fitted line (its one-off growth included). */
   usersIn2GiB: number;
 }
 
@@ -95,8 +104,11 @@ export async function runIdle(
   if (!residentComplete) log('  warning: connecting took longer than the idle timeout; early users\' servers may have stopped before the sample');
   const last = out[out.length - 1];
   if (last === undefined) throw new Error('expected at least one step of users, got none');
-  const rssFit = linearFit([{ x: 0, y: base.rss }, ...out.map((s) => ({ x: s.users, y: s.sample.rss }))]);
-  const heapFit = linearFit([{ x: 0, y: base.heapUsed }, ...out.map((s) => ({ x: s.users, y: s.sample.heapUsed }))]);
+  const rssPoints = out.map((s) => ({ x: s.users, y: s.sample.rss }));
+  const heapPoints = out.map((s) => ({ x: s.users, y: s.sample.heapUsed }));
+  const fromZeroRss = linearFit([{ x: 0, y: base.rss }, ...rssPoints]);
+  const rssFit = out.length >= 2 ? linearFit(rssPoints) : fromZeroRss;
+  const heapFit = linearFit(out.length >= 2 ? heapPoints : [{ x: 0, y: base.heapUsed }, ...heapPoints]);
   let afterIdle: IdleResult['afterIdle'] = null;
   if (options.idleWaitMs !== null) {
     const wait = Math.max(0, lastConnectAt + options.idleWaitMs - performance.now());
@@ -132,6 +144,8 @@ export async function runIdle(
     steps: out,
     rssPerUser: rssFit.slope,
     heapPerUser: heapFit.slope,
+    rssPerUserFromZero: fromZeroRss.slope,
+    rssOneOff: rssFit.intercept - base.rss,
     rssPerUserLast: (last.sample.rss - base.rss) / last.users,
     heapPerUserLast: (last.sample.heapUsed - base.heapUsed) / last.users,
     connectPerSecond: last.users / (connectMs / 1000),
@@ -139,6 +153,6 @@ export async function runIdle(
     afterIdle,
     heartbeatCpuCores,
     afterClose,
-    usersIn2GiB: (2 * 2 ** 30 - base.rss) / rssFit.slope,
+    usersIn2GiB: (2 * 2 ** 30 - rssFit.intercept) / rssFit.slope,
   };
 }
