@@ -1,8 +1,8 @@
 /**
  * Memory per connected user: users are connected in steps (each step's memory sampled after
  * forced collections), the per-user cost is the slope of a straight line through the steps'
- * samples, and the users a 2 GB node holds follow from that line. Optionally the memory is sampled again
- * once every user's server has stopped for idleness (the sockets stay open).
+ * samples, and the users a 2 GB node holds follow from that line. Optionally the memory is
+ * sampled again once every user's server has stopped for idleness (the sockets stay open).
  */
 import { HEARTBEAT_MS, type LiveTab } from './client.js';
 import { cpuSecondsOf, type MemorySample, sampleMemory, sleep } from './proc.js';
@@ -106,9 +106,12 @@ export async function runIdle(
   if (last === undefined) throw new Error('expected at least one step of users, got none');
   const rssPoints = out.map((s) => ({ x: s.users, y: s.sample.rss }));
   const heapPoints = out.map((s) => ({ x: s.users, y: s.sample.heapUsed }));
-  const fromZeroRss = linearFit([{ x: 0, y: base.rss }, ...rssPoints]);
-  const rssFit = out.length >= 2 ? linearFit(rssPoints) : fromZeroRss;
-  const heapFit = linearFit(out.length >= 2 ? heapPoints : [{ x: 0, y: base.heapUsed }, ...heapPoints]);
+  const zeroRss = { x: 0, y: base.rss };
+  // The sample before any user is on the line only when one step leaves nothing else to fit.
+  const line = (points: { x: number; y: number }[], zero: { x: number; y: number }) => linearFit(out.length >= 2 ? points : [zero, ...points]);
+  const rssFit = line(rssPoints, zeroRss);
+  const heapFit = line(heapPoints, { x: 0, y: base.heapUsed });
+  const fromZeroRss = linearFit([zeroRss, ...rssPoints]);
   let afterIdle: IdleResult['afterIdle'] = null;
   if (options.idleWaitMs !== null) {
     const wait = Math.max(0, lastConnectAt + options.idleWaitMs - performance.now());
