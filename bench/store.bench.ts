@@ -6,6 +6,8 @@
  *     raw counterpart) and the latency of a `load` timed every 5 ms meanwhile;
  *  2. loading a 100-todo list (median, p99) among 100,000 rows; baseline: the raw query;
  *     WAL frames (pages) a toggle adds to the log; baseline: a raw one-row INSERT's;
+ *     a cleanup over 10,000 users of 100 todos and the wait of a write made during it;
+ *     baseline: one raw DELETE over the table;
  *  3. the same two on PostgreSQL (when installed), against raw `pg` queries.
  *
  * Run: node --expose-gc --import tsx bench/store.bench.ts [sqlite] [postgres]
@@ -278,6 +280,71 @@ async function sqliteFrames(dir: string): Promise<void> {
   report('SQLite WAL frames per toggle, 10 users\' toggles per commit (the app)', f(ten), rawName, f(rawFrames), `${f(ten / rawFrames)}×`);
 }
 
+/**
+ * The cleanup walks users in slices (no index of completed todos): how long a run takes over
+ * 10,000 users of 100 todos, and how long a write made during it waits, against one raw
+ * DELETE over the whole table (what a cleanup in one transaction would hold the writer for).
+ */
+async function sqliteCleanup(dir: string): Promise<void> {
+  const users = 10_000;
+  const path = join(dir, 'cleanup.sqlite');
+  await openSqliteStore({ path }).close();
+  const raw = openDatabase(path);
+  setPragma(raw, 'journal_mode = WAL');
+  const insertUser = prepare(raw, 'INSERT INTO users (id, version, created_at, last_seen_at, last_todo_id) VALUES (?, 1, 0, 1000000, 100)');
+  const insertTodo = prepare(raw, 'INSERT INTO todos (user_id, id, title, completed, position, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?)');
+  // Completed todos alternate; the odd ones changed at 100, the even ones at 300.
+  raw.transaction(() => {
+    for (let u = 0; u < users; u++) {
+      const userId = `cleanup-${String(u).padStart(5, '0')}`;
+      insertUser.run(userId);
+      for (let i = 1; i <= 100; i++) insertTodo.run(userId, i, `todo number ${i}`, i % 2, i, i % 4 === 1 ? 100 : 300);
+    }
+  })();
+  raw.close();
+  const f = (ms: number) => `${ms.toFixed(1)} ms`;
+  for (const [what, cutoff] of [['none old enough', 50], ['a quarter of every list old enough', 200]] as const) {
+    const copy = join(dir, `cleanup-${cutoff}.sqlite`);
+    const db = openDatabase(path);
+    db.exec(`VACUUM INTO '${copy}'`);
+    db.close();
+    // The raw baseline: the same deletions as one statement, one transaction.
+    const rawDb = openDatabase(copy);
+    setPragma(rawDb, 'journal_mode = WAL');
+    setPragma(rawDb, 'synchronous = FULL');
+    const rawStart = performance.now();
+    rawDb.transaction(() => prepare(rawDb, 'DELETE FROM todos WHERE completed = 1 AND updated_at < ?').run(cutoff))();
+    const rawMs = performance.now() - rawStart;
+    rawDb.close();
+    const copy2 = join(dir, `cleanup-${cutoff}-store.sqlite`);
+    const again = openDatabase(path);
+    again.exec(`VACUUM INTO '${copy2}'`);
+    again.close();
+    const store = openSqliteStore({ path: copy2, now: () => 1000 });
+    // The writer thread starts with the store: not part of what a cleanup costs.
+    await store.apply({ userId: 'writer', mutation: { kind: 'add', title: 'before' } });
+    const waits: number[] = [];
+    let running = true;
+    const start = performance.now();
+    const cleanup = store.cleanup({ completedRetentionMs: 1000 - cutoff, userRetentionMs: 1_000_000 }).finally(() => (running = false));
+    // One user writing back to back while the cleanup runs: each write's wait.
+    const writer = (async () => {
+      for (let k = 0; running; k++) {
+        const t = performance.now();
+        await store.apply({ userId: 'writer', mutation: { kind: 'add', title: `during ${k}` } });
+        waits.push(performance.now() - t);
+      }
+    })();
+    const result = await cleanup;
+    const totalMs = performance.now() - start;
+    await writer;
+    await store.close();
+    console.log(`  cleanup, ${what}: ${result.todosDeleted} deleted in ${f(totalMs)}; ${waits.length} writes meanwhile, p50 ${f(median(waits))}, max ${f(Math.max(...waits))}; raw DELETE ${f(rawMs)}`);
+    report(`SQLite cleanup of ${users.toLocaleString('en-US')} users × 100 todos, ${what}: the whole run`, f(totalMs), 'raw DELETE over the table, one transaction', f(rawMs), `${(totalMs / rawMs).toFixed(2)}×`);
+    report(`SQLite cleanup, ${what}: longest wait of a write made during it`, f(Math.max(...waits)), 'raw DELETE over the table, one transaction', f(rawMs), `${(Math.max(...waits) / rawMs).toFixed(2)}×`);
+  }
+}
+
 function reportLatency(what: string, store: number[], raw: number[]): void {
   const f = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
   report(`${what}, p50`, f(median(store)), 'raw prepared query', f(median(raw)), `${(median(store) / median(raw)).toFixed(2)}×`);
@@ -348,12 +415,13 @@ async function postgres(): Promise<void> {
 const dir = makeTempDir('bench-store');
 try {
   console.log(`date ${new Date().toISOString()}, nproc ${cpus().length}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
-  // Arguments pick parts: `sqlite`, `sqlite-loads` or `sqlite-frames` (one of its figures alone), `postgres` (default all).
+  // Arguments pick parts: `sqlite`, `sqlite-loads`, `sqlite-frames` or `sqlite-cleanup` (one of its figures alone), `postgres` (default all).
   const parts = process.argv.slice(2);
   const want = (part: string) => parts.length === 0 || parts.includes(part);
   if (want('sqlite')) await sqliteWrites(dir.path);
   if (want('sqlite') || want('sqlite-loads')) await sqliteLoads(dir.path);
   if (want('sqlite') || want('sqlite-frames')) await sqliteFrames(dir.path);
+  if (want('sqlite') || want('sqlite-cleanup')) await sqliteCleanup(dir.path);
   if (want('postgres')) await postgres();
   console.log('\n| measurement | value | baseline | baseline value | ratio |\n| --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);

@@ -32,10 +32,27 @@ export interface CleanupCutoffs {
   readonly opCutoff: number;
 }
 
+/**
+ * One transaction of a cleanup: the users after `after` in id order (`''` for the first
+ * slice, which also deletes inactive users and old operation ids), at most `users` of them.
+ */
+export interface CleanupSlice {
+  readonly cutoffs: CleanupCutoffs;
+  readonly after: string;
+  readonly users: number;
+}
+
+/** What a slice did; `next` is where the next slice starts, `null` after the last user. */
+export interface CleanupSliceResult {
+  readonly result: CleanupResult;
+  readonly bumped: readonly { id: string; version: number }[];
+  readonly next: string | null;
+}
+
 /** Main thread to writer: each request is answered by exactly one reply with the same id. */
 export type WriterRequest =
   | { readonly type: 'batch'; readonly id: number; readonly jobs: readonly WireJob[] }
-  | { readonly type: 'cleanup'; readonly id: number; readonly cutoffs: CleanupCutoffs }
+  | { readonly type: 'cleanup'; readonly id: number; readonly slice: CleanupSlice }
   | { readonly type: 'close'; readonly id: number };
 
 export interface WireError {
@@ -56,7 +73,7 @@ export type WireOutcome = { readonly ok: true; readonly value: unknown } | { rea
  */
 export type WriterReply =
   | { readonly type: 'batch'; readonly id: number; readonly ok: true; readonly outcomes: readonly WireOutcome[]; readonly commit: number }
-  | { readonly type: 'cleanup'; readonly id: number; readonly ok: true; readonly result: CleanupResult; readonly bumped: readonly { id: string; version: number }[] }
+  | ({ readonly type: 'cleanup'; readonly id: number; readonly ok: true } & CleanupSliceResult)
   | { readonly type: 'close'; readonly id: number; readonly ok: true }
   | { readonly type: 'batch' | 'cleanup' | 'close'; readonly id: number; readonly ok: false; readonly error: WireError };
 

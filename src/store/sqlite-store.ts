@@ -25,7 +25,7 @@ import { TodoLiveError } from '../errors.js';
 import { Listeners } from './listeners.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations/index.js';
 import { type FileLock, lockDatabaseFile } from './sqlite-lock.js';
-import { type CleanupCutoffs, fromWireError, type WireJob, type WireOutcome } from './sqlite-protocol.js';
+import { type CleanupCutoffs, type CleanupSlice, type CleanupSliceResult, fromWireError, type WireJob, type WireOutcome } from './sqlite-protocol.js';
 import { openDatabase, prepare, setPragma, useWal } from './sqlite-handles.js';
 import { WriterClient } from './sqlite-writer-client.js';
 import { closedError, fromSqliteError, fromSqliteOpenError, newerSchema } from './store-errors.js';
@@ -79,9 +79,20 @@ export interface SqliteStoreOptions {
   readonly seenResolutionMs?: number;
   /** Receives errors thrown by listeners. Default: ignored. */
   readonly onBackgroundError?: (err: unknown) => void;
+  /**
+   * How many users one transaction of a cleanup walks through; writes that arrive during a
+   * cleanup wait for one such slice at most. Default {@link DEFAULT_CLEANUP_SLICE_USERS}.
+   */
+  readonly cleanupSliceUsers?: number;
 }
 
 const DEFAULT_OPERATION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/**
+ * Default of {@link SqliteStoreOptions.cleanupSliceUsers}. A slice of 256 users of 100 todos
+ * took 2.6–2.9 ms (p50) when none was old enough, 13.5 ms when half of every list was deleted
+ * (`npm run bench:store`, docs/performance.md).
+ */
+const DEFAULT_CLEANUP_SLICE_USERS = 256;
 const MAX_WINDOW_MS = 2;
 
 /** A todo as the list's JSON gives it: id, title, completed (0 or 1). */
@@ -98,8 +109,8 @@ type Outgoing =
   | { readonly kind: 'batch'; readonly jobs: Job[] }
   | {
       readonly kind: 'cleanup';
-      readonly cutoffs: CleanupCutoffs;
-      readonly resolve: (value: { result: CleanupResult; bumped: readonly { id: string; version: number }[] }) => void;
+      readonly slice: CleanupSlice;
+      readonly resolve: (value: CleanupSliceResult) => void;
       readonly reject: (err: unknown) => void;
     };
 
@@ -141,6 +152,7 @@ class SqliteStore implements SqliteTodoStore {
   readonly #now: () => number;
   readonly #windowMs: number;
   readonly #seenResolutionMs: number;
+  readonly #cleanupSliceUsers: number;
   readonly #listeners: Listeners;
   /** Writes accepted since the last batch was sealed: they go together as the next batch. */
   #open: Job[] = [];
@@ -177,6 +189,11 @@ class SqliteStore implements SqliteTodoStore {
     }
     this.#windowMs = windowMs;
     this.#seenResolutionMs = checkSeenResolution(options.seenResolutionMs);
+    const sliceUsers = options.cleanupSliceUsers ?? DEFAULT_CLEANUP_SLICE_USERS;
+    if (!(Number.isSafeInteger(sliceUsers) && sliceUsers >= 1)) {
+      throw new TodoLiveError('STORE_INVALID_INPUT', `cleanupSliceUsers: expected a whole number of at least 1, got ${String(sliceUsers)}`);
+    }
+    this.#cleanupSliceUsers = sliceUsers;
     this.#listeners = new Listeners(options.onBackgroundError ?? (() => {}));
     const synchronous = options.synchronous ?? 'FULL';
     if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
@@ -303,16 +320,26 @@ class SqliteStore implements SqliteTodoStore {
       userCutoff: now - options.userRetentionMs,
       opCutoff: now - (options.operationRetentionMs ?? DEFAULT_OPERATION_RETENTION_MS),
     };
-    const { result, bumped } = await new Promise<{ result: CleanupResult; bumped: readonly { id: string; version: number }[] }>(
-      (resolve, reject) => {
+    const total = { todosDeleted: 0, usersDeleted: 0, operationsDeleted: 0 };
+    let after: string | null = '';
+    // One slice of users per transaction, each sent behind the writes already waiting, so that
+    // no write waits for more than a slice. A close between slices ends the cleanup there:
+    // what the slices deleted is committed, the rest waits for the next run.
+    while (after !== null && !this.#closed) {
+      const slice: CleanupSlice = { cutoffs, after, users: this.#cleanupSliceUsers };
+      const { result, bumped, next } = await new Promise<CleanupSliceResult>((resolve, reject) => {
         // Pending writes go first so that cleanup sees (and is ordered after) everything acknowledged.
         this.#seal();
-        this.#outbox.push({ kind: 'cleanup', cutoffs, resolve, reject });
+        this.#outbox.push({ kind: 'cleanup', slice, resolve, reject });
         this.#schedule(0);
-      },
-    );
-    for (const { id, version } of bumped) this.#listeners.emit({ type: 'change', userId: id, version });
-    return result;
+      });
+      total.todosDeleted += result.todosDeleted;
+      total.usersDeleted += result.usersDeleted;
+      total.operationsDeleted += result.operationsDeleted;
+      for (const { id, version } of bumped) this.#listeners.emit({ type: 'change', userId: id, version });
+      after = next;
+    }
+    return total;
   }
 
   settings(): { journalMode: string; synchronous: 'FULL' | 'NORMAL' | 'OFF' | 'EXTRA'; schemaVersion: number } {
@@ -399,7 +426,7 @@ class SqliteStore implements SqliteTodoStore {
         void this.#sendBatch(next.jobs);
         continue;
       }
-      this.#writer.cleanup(next.cutoffs).then(
+      this.#writer.cleanupSlice(next.slice).then(
         (result) => this.#answered(() => next.resolve(result)),
         (err: unknown) => this.#answered(() => next.reject(err)),
       );

@@ -8,9 +8,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { TodoLiveError } from '../errors.js';
-import type { CleanupResult } from './types.js';
 import {
-  type CleanupCutoffs,
+  type CleanupSlice,
+  type CleanupSliceResult,
   fromWireError,
   type WireJob,
   type WireOutcome,
@@ -73,10 +73,11 @@ export class WriterClient {
     return { outcomes: reply.outcomes, commit: reply.commit };
   }
 
-  async cleanup(cutoffs: CleanupCutoffs): Promise<{ result: CleanupResult; bumped: readonly { id: string; version: number }[] }> {
-    const reply = await this.#send((id) => ({ type: 'cleanup', id, cutoffs }));
+  /** Runs one slice of a cleanup in its own transaction (see {@link CleanupSlice}). */
+  async cleanupSlice(slice: CleanupSlice): Promise<CleanupSliceResult> {
+    const reply = await this.#send((id) => ({ type: 'cleanup', id, slice }));
     if (reply.type !== 'cleanup') throw unexpected(reply.type, 'cleanup');
-    return { result: reply.result, bumped: reply.bumped };
+    return { result: reply.result, bumped: reply.bumped, next: reply.next };
   }
 
   /** Asks the thread to close its connection, then ends the thread. */

@@ -56,7 +56,7 @@ if (writer !== undefined) {
     try {
       switch (request.type) {
         case 'cleanup':
-          reply = { type: 'cleanup', id: request.id, ok: true, ...open.cleanup(request.cutoffs) };
+          reply = { type: 'cleanup', id: request.id, ok: true, ...open.cleanupSlice(request.slice) };
           break;
         case 'close':
           open.close();

@@ -10,12 +10,12 @@
  */
 import type Database from 'better-sqlite3';
 import type { TodoLiveError } from '../errors.js';
-import type { CleanupCutoffs, WireJob, WriterConfig } from './sqlite-protocol.js';
+import type { CleanupSlice, CleanupSliceResult, WireJob, WriterConfig } from './sqlite-protocol.js';
 import { planMove } from './reorder.js';
 import { mutationResult } from './results.js';
 import { openDatabase, prepare, setPragma, useWal } from './sqlite-handles.js';
 import { fromSqliteError, limitExceeded, moveOutOfRange, todoNotFound, versionConflict } from './store-errors.js';
-import type { CleanupResult, MutationRequest, MutationResult, StoreLimits } from './types.js';
+import type { MutationRequest, MutationResult, StoreLimits } from './types.js';
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: TodoLiveError };
 
@@ -88,22 +88,39 @@ export class SqliteWriter {
     return outcomes;
   }
 
-  /** Deletes old data in one transaction; returns the counts and the users whose version moved. */
-  cleanup(cutoffs: CleanupCutoffs): { result: CleanupResult; bumped: { id: string; version: number }[] } {
+  /**
+   * One slice of a cleanup, in one transaction; returns the counts, the users whose version
+   * moved and where the next slice starts.
+   *
+   * Completed todos have no index of their own: keeping one wrote a page more on every toggle
+   * (migration 5). The cleanup walks the users instead, a slice at a time, each user's todos
+   * by their key; the store sends the slices one after another, behind the writes that wait,
+   * so a cleanup holds the writer for one slice at a time, never for the whole table.
+   */
+  cleanupSlice(slice: CleanupSlice): CleanupSliceResult {
     const s = this.#s;
+    const { cutoffs } = slice;
     const bumped: { id: string; version: number }[] = [];
     try {
-      const result = this.#db.transaction((): CleanupResult => {
-        const usersDeleted = s.deleteInactiveUsers.run(cutoffs.userCutoff).changes;
-        const affectedUsers = s.usersWithOldCompleted.all(cutoffs.todoCutoff) as { user_id: string }[];
-        const todosDeleted = s.deleteOldCompleted.run(cutoffs.todoCutoff).changes;
-        for (const { user_id } of affectedUsers) {
-          bumped.push(s.bumpVersion.get(user_id) as { id: string; version: number });
+      return this.#db.transaction((): CleanupSliceResult => {
+        let usersDeleted = 0;
+        let operationsDeleted = 0;
+        // Both found by their own index, so the first slice does them for the whole table.
+        if (slice.after === '') {
+          usersDeleted = s.deleteInactiveUsers.run(cutoffs.userCutoff).changes;
+          operationsDeleted = s.deleteOldOperations.run(cutoffs.opCutoff).changes;
         }
-        const operationsDeleted = s.deleteOldOperations.run(cutoffs.opCutoff).changes;
-        return { todosDeleted, usersDeleted, operationsDeleted };
+        const users = s.usersAfter.all(slice.after, slice.users) as string[];
+        let todosDeleted = 0;
+        for (const userId of users) {
+          const deleted = s.deleteOldCompletedOf.run(userId, cutoffs.todoCutoff).changes;
+          if (deleted === 0) continue;
+          todosDeleted += deleted;
+          bumped.push(s.bumpVersion.get(userId) as { id: string; version: number });
+        }
+        const next = users.length < slice.users ? null : users[users.length - 1]!;
+        return { result: { todosDeleted, usersDeleted, operationsDeleted }, bumped, next };
       }).immediate();
-      return { result, bumped };
     } catch (err) {
       throw fromSqliteError(err, 'cleanup');
     }
@@ -232,8 +249,9 @@ function prepareWrites(db: Database.Database) {
     positions: p('SELECT id, position FROM todos WHERE user_id = ? ORDER BY position, id'),
     setPosition: p('UPDATE todos SET position = ? WHERE user_id = ? AND id = ?'),
     deleteInactiveUsers: p('DELETE FROM users WHERE last_seen_at < ?'),
-    usersWithOldCompleted: p('SELECT DISTINCT user_id FROM todos WHERE completed = 1 AND updated_at < ?'),
-    deleteOldCompleted: p('DELETE FROM todos WHERE completed = 1 AND updated_at < ?'),
+    // User ids are never empty, so '' starts at the first one.
+    usersAfter: p('SELECT id FROM users WHERE id > ? ORDER BY id LIMIT ?').pluck(),
+    deleteOldCompletedOf: p('DELETE FROM todos WHERE user_id = ? AND completed = 1 AND updated_at < ?'),
     deleteOldOperations: p('DELETE FROM operations WHERE created_at < ?'),
   };
 }

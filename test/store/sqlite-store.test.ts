@@ -202,6 +202,116 @@ describe('SQLite store', () => {
     await assertRenumberedPerUser(store);
   });
 
+  it('drops the index of completed todos when it upgrades a schema-4 file, and still cleans up old completed todos', async () => {
+    const path = freshPath();
+    const raw = openDatabase(path);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
+    for (const m of MIGRATIONS.slice(0, 4)) {
+      raw.exec(m.sqlite);
+      prepare(raw, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    raw.exec(`INSERT INTO users (id, version, created_at, last_seen_at, last_todo_id) VALUES ('ann', 3, 0, 500, 2);
+      INSERT INTO todos (user_id, id, title, completed, position, created_at, updated_at) VALUES
+        ('ann', 1, 'done long ago', 1, 0, 0, 10), ('ann', 2, 'open', 0, 1, 0, 10);`);
+    const indexes = () => prepare(raw, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'todos'").pluck().all();
+    assert.deepEqual(indexes(), ['todos_completed_updated_at']);
+    raw.close();
+
+    const store = open({ path, now: () => 1_000 });
+    assert.equal(store.settings().schemaVersion, LATEST_SCHEMA_VERSION);
+    const check = openDatabase(path, { readonly: true });
+    try {
+      assert.deepEqual(prepare(check, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'todos'").pluck().all(), []);
+    } finally {
+      check.close();
+    }
+    assert.deepEqual(await store.cleanup({ completedRetentionMs: 100, userRetentionMs: 100_000 }), { todosDeleted: 1, usersDeleted: 0, operationsDeleted: 0 });
+    assert.deepEqual((await store.load('ann')).todos.map((t) => t.title), ['open']);
+    assert.equal(await store.version('ann'), 4);
+  });
+
+  describe('cleanup in slices of users', () => {
+    /** Users u00…u{n-1}, each with one old completed todo when `i % 3 !== 0`, and one open todo. */
+    const seed = async (store: SqliteTodoStore, users: number) => {
+      for (let i = 0; i < users; i++) {
+        const userId = `u${String(i).padStart(2, '0')}`;
+        await store.apply({ userId, mutation: { kind: 'add', title: 'open' } });
+        if (i % 3 === 0) continue;
+        const { todoId } = await store.apply({ userId, mutation: { kind: 'add', title: 'done' } });
+        await store.apply({ userId, mutation: { kind: 'set_completed', id: todoId!, completed: true } });
+      }
+    };
+
+    it('deletes the old completed todos of every user whatever the slice size, and moves only their versions', async () => {
+      for (const cleanupSliceUsers of [1, 4, 10, 1_000]) {
+        let clock = 1_000;
+        const store = open({ path: freshPath(), now: () => clock, cleanupSliceUsers });
+        await seed(store, 10);
+        clock += 10_000;
+        const changed: string[] = [];
+        store.subscribe((e) => {
+          if (e.type === 'change') changed.push(`${e.userId}@${e.version}`);
+        });
+        const result = await store.cleanup({ completedRetentionMs: 5_000, userRetentionMs: 1_000_000 });
+        assert.deepEqual(result, { todosDeleted: 6, usersDeleted: 0, operationsDeleted: 0 }, `slices of ${cleanupSliceUsers}`);
+        assert.deepEqual(changed, ['u01@4', 'u02@4', 'u04@4', 'u05@4', 'u07@4', 'u08@4'], `slices of ${cleanupSliceUsers}`);
+        for (let i = 0; i < 10; i++) {
+          const list = await store.load(`u${String(i).padStart(2, '0')}`);
+          assert.deepEqual(list.todos.map((t) => t.title), ['open']);
+          assert.equal(list.version, i % 3 === 0 ? 1 : 4);
+        }
+        assert.equal((await store.cleanup({ completedRetentionMs: 5_000, userRetentionMs: 1_000_000 })).todosDeleted, 0, 'a second run finds nothing');
+      }
+    });
+
+    it('lets a write made during a cleanup commit before the cleanup has walked every user', async () => {
+      let clock = 1_000;
+      const store = open({ path: freshPath(), now: () => clock, cleanupSliceUsers: 1 });
+      await seed(store, 12);
+      clock += 10_000;
+      const order: string[] = [];
+      const cleanup = store.cleanup({ completedRetentionMs: 5_000, userRetentionMs: 1_000_000 }).then((r) => {
+        order.push('cleanup');
+        return r;
+      });
+      const write = store.apply({ userId: 'u11', mutation: { kind: 'add', title: 'meanwhile' } }).then((r) => {
+        order.push('write');
+        return r;
+      });
+      const [result, written] = await Promise.all([cleanup, write]);
+      assert.deepEqual(order, ['write', 'cleanup'], 'the write waited for one slice, not for twelve');
+      assert.equal(result.todosDeleted, 8);
+      assert.equal(written.version, 4, 'u11 had three writes before it');
+      assert.deepEqual((await store.load('u11')).todos.map((t) => t.title), ['open', 'meanwhile'], 'u11 lost its old done todo after the write');
+      assert.equal(await store.version('u11'), 5);
+    });
+
+    it('stops a cleanup between slices when the store closes, and the next run finishes it', async () => {
+      const path = freshPath();
+      let clock = 1_000;
+      const store = openSqliteStore({ path, now: () => clock, cleanupSliceUsers: 1 });
+      await seed(store, 12);
+      clock += 10_000;
+      const cleanup = store.cleanup({ completedRetentionMs: 5_000, userRetentionMs: 1_000_000 });
+      await store.close();
+      const first = await cleanup;
+      assert.ok(first.todosDeleted < 8, `closed before the last slice: ${first.todosDeleted} deleted`);
+      const again = open({ path, now: () => clock });
+      const second = await again.cleanup({ completedRetentionMs: 5_000, userRetentionMs: 1_000_000 });
+      assert.equal(first.todosDeleted + second.todosDeleted, 8);
+      for (let i = 0; i < 12; i++) assert.deepEqual((await again.load(`u${String(i).padStart(2, '0')}`)).todos.map((t) => t.title), ['open']);
+    });
+  });
+
+  it('refuses a cleanup slice size that is not a whole number of users', () => {
+    for (const cleanupSliceUsers of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(
+        () => openSqliteStore({ path: freshPath(), cleanupSliceUsers }),
+        (err: unknown) => isTodoLiveError(err, 'STORE_INVALID_INPUT') && /cleanupSliceUsers/.test(err.message),
+      );
+    }
+  });
+
   it('refuses a database written by a newer release', async () => {
     const path = freshPath();
     await openSqliteStore({ path }).close();
