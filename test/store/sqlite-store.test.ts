@@ -14,6 +14,17 @@ after(() => dir.remove());
 let files = 0;
 const freshPath = () => join(dir.path, `db-${++files}.sqlite`);
 
+/** A database file as an older release left it: the first `version` migrations applied. Returned open. */
+function fileAtSchema(path: string, version: number) {
+  const raw = openDatabase(path);
+  raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
+  for (const m of MIGRATIONS.slice(0, version)) {
+    raw.exec(m.sqlite);
+    prepare(raw, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(m.version, m.name);
+  }
+  return raw;
+}
+
 describeStoreContract('SQLite', {
   async fresh(options) {
     const path = freshPath();
@@ -183,12 +194,7 @@ describe('SQLite store', () => {
 
   it('upgrades a schema-2 file to ids numbered per user, keeping every list, its order and its operation ids', async () => {
     const path = freshPath();
-    const raw = openDatabase(path);
-    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
-    for (const m of MIGRATIONS.slice(0, 2)) {
-      raw.exec(m.sqlite);
-      prepare(raw, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(m.version, m.name);
-    }
+    const raw = fileAtSchema(path, 2);
     raw.exec(`INSERT INTO users (id, version, created_at, last_seen_at) VALUES ('ann', 4, 0, 0), ('bo', 3, 0, 0);
       INSERT INTO todos (id, user_id, title, completed, position, created_at, updated_at) VALUES
         (11, 'ann', 'a-first', 0, 1, 0, 0), (12, 'bo', 'b-first', 1, 0, 0, 0), (13, 'ann', 'a-second', 1, 0, 0, 0),
@@ -204,12 +210,7 @@ describe('SQLite store', () => {
 
   it('drops the index of completed todos when it upgrades a schema-4 file, and still cleans up old completed todos', async () => {
     const path = freshPath();
-    const raw = openDatabase(path);
-    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
-    for (const m of MIGRATIONS.slice(0, 4)) {
-      raw.exec(m.sqlite);
-      prepare(raw, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(m.version, m.name);
-    }
+    const raw = fileAtSchema(path, 4);
     raw.exec(`INSERT INTO users (id, version, created_at, last_seen_at, last_todo_id) VALUES ('ann', 3, 0, 500, 2);
       INSERT INTO todos (user_id, id, title, completed, position, created_at, updated_at) VALUES
         ('ann', 1, 'done long ago', 1, 0, 0, 10), ('ann', 2, 'open', 0, 1, 0, 10);`);
