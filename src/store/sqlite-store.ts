@@ -104,7 +104,7 @@ interface Job {
   readonly reject: (err: unknown) => void;
 }
 
-/** What waits to be sent to the writer thread, in order: sealed batches and cleanups. */
+/** What waits to be sent to the writer thread, in order: sealed batches and slices of cleanups. */
 type Outgoing =
   | { readonly kind: 'batch'; readonly jobs: Job[] }
   | {

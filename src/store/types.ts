@@ -148,7 +148,11 @@ export interface TodoStore {
    * so an activation commits nothing (and a reconnect storm does not queue a commit per user).
    */
   touch(userId: string): Promise<void>;
-  /** Deletes old completed todos, inactive users and old operation ids; returns counts. */
+  /**
+   * Deletes old completed todos, inactive users and old operation ids; returns counts. Not one
+   * transaction as a whole: each user's deletions and version move are (SQLite walks the users
+   * in slices, decision 0008), and every user whose todos went is notified as after any change.
+   */
   cleanup(options: CleanupOptions): Promise<CleanupResult>;
   /**
    * Calls `listener` after every committed change (from this process, and for PostgreSQL
