@@ -303,24 +303,24 @@ async function sqliteCleanup(dir: string): Promise<void> {
   })();
   raw.close();
   const f = (ms: number) => `${ms.toFixed(1)} ms`;
-  for (const [what, cutoff] of [['none old enough', 50], ['a quarter of every list old enough', 200]] as const) {
-    const copy = join(dir, `cleanup-${cutoff}.sqlite`);
+  /** A fresh copy of the seeded file, so that each measurement starts from the same rows. */
+  const copyOfSeed = (name: string): string => {
+    const copy = join(dir, name);
     const db = openDatabase(path);
     db.exec(`VACUUM INTO '${copy}'`);
     db.close();
+    return copy;
+  };
+  for (const [what, cutoff] of [['none old enough', 50], ['a quarter of every list old enough', 200]] as const) {
     // The raw baseline: the same deletions as one statement, one transaction.
-    const rawDb = openDatabase(copy);
+    const rawDb = openDatabase(copyOfSeed(`cleanup-${cutoff}-raw.sqlite`));
     setPragma(rawDb, 'journal_mode = WAL');
     setPragma(rawDb, 'synchronous = FULL');
     const rawStart = performance.now();
     rawDb.transaction(() => prepare(rawDb, 'DELETE FROM todos WHERE completed = 1 AND updated_at < ?').run(cutoff))();
     const rawMs = performance.now() - rawStart;
     rawDb.close();
-    const copy2 = join(dir, `cleanup-${cutoff}-store.sqlite`);
-    const again = openDatabase(path);
-    again.exec(`VACUUM INTO '${copy2}'`);
-    again.close();
-    const store = openSqliteStore({ path: copy2, now: () => 1000 });
+    const store = openSqliteStore({ path: copyOfSeed(`cleanup-${cutoff}-store.sqlite`), now: () => 1000 });
     // The writer thread starts with the store: not part of what a cleanup costs.
     await store.apply({ userId: 'writer', mutation: { kind: 'add', title: 'before' } });
     const waits: number[] = [];

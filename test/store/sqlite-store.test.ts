@@ -214,15 +214,15 @@ describe('SQLite store', () => {
     raw.exec(`INSERT INTO users (id, version, created_at, last_seen_at, last_todo_id) VALUES ('ann', 3, 0, 500, 2);
       INSERT INTO todos (user_id, id, title, completed, position, created_at, updated_at) VALUES
         ('ann', 1, 'done long ago', 1, 0, 0, 10), ('ann', 2, 'open', 0, 1, 0, 10);`);
-    const indexes = () => prepare(raw, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'todos'").pluck().all();
-    assert.deepEqual(indexes(), ['todos_completed_updated_at']);
+    const indexesOfTodos = (db: typeof raw) => prepare(db, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'todos'").pluck().all();
+    assert.deepEqual(indexesOfTodos(raw), ['todos_completed_updated_at']);
     raw.close();
 
     const store = open({ path, now: () => 1_000 });
     assert.equal(store.settings().schemaVersion, LATEST_SCHEMA_VERSION);
     const check = openDatabase(path, { readonly: true });
     try {
-      assert.deepEqual(prepare(check, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'todos'").pluck().all(), []);
+      assert.deepEqual(indexesOfTodos(check), []);
     } finally {
       check.close();
     }
